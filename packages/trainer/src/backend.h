@@ -60,6 +60,14 @@ public:
     virtual Status logits(const Batch& b, bool use_lora, float* out) = 0;
     // Logits of position lengths[b]-1 of each row, (B, V): greedy generation.
     virtual Status last_logits(const Batch& b, float* out) = 0;
+
+    // Added for the golden tests (hidden states of Hugging Face's output_hidden_states), optional:
+    // index 0 = embedding output, i in 1..L-1 = output of layer i-1, L = output of the last layer AFTER
+    // the final RMSNorm (what transformers returns last). out: (B, T, hidden). use_lora as in logits().
+    virtual Status hidden_states(const Batch& b, bool use_lora, int index, float* out) {
+        (void)b; (void)use_lora; (void)index; (void)out;
+        return std::string("hidden_states is not implemented by the ") + name() + " backend";
+    }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);
