@@ -24,6 +24,7 @@ void mm_nt(float* out, const float* a, const float* b, int N, int M, int K, bool
             const float* x = a + (size_t)n * K;
             const float* w = b + (size_t)m * K;
             float s = 0.0f;
+#pragma omp simd reduction(+ : s)
             for (int k = 0; k < K; k++) s += x[k] * w[k];
             float* o = out + (size_t)n * M + m;
             *o = acc ? *o + s : s;

@@ -61,6 +61,10 @@ public:
     // Logits of position lengths[b]-1 of each row, (B, V): greedy generation.
     virtual Status last_logits(const Batch& b, float* out) = 0;
 
+    // Added: keep only layer inputs and recompute each layer in backward (saves memory on big models).
+    // Optional; a backend that ignores it keeps every activation.
+    virtual Status set_recompute(bool on) { (void)on; return ""; }
+
     // Added for the golden tests (hidden states of Hugging Face's output_hidden_states), optional:
     // index 0 = embedding output, i in 1..L-1 = output of layer i-1, L = output of the last layer AFTER
     // the final RMSNorm (what transformers returns last). out: (B, T, hidden). use_lora as in logits().

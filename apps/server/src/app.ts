@@ -1,0 +1,82 @@
+// buildApp(deps) registers plugins, then feature modules. Nothing runs at import; main.ts owns the
+// process (env, database, listen, shutdown), tests call buildApp with their own deps.
+import Fastify, { type FastifyInstance } from "fastify";
+import cookie from "@fastify/cookie";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Db } from "@swanhouse/db";
+import type { Env } from "./env.js";
+import { registerErrorHandler } from "./plugins/errors.js";
+import { registerAuth } from "./plugins/auth.js";
+import { registerOpenApi } from "./plugins/openapi.js";
+import { registerRealtime, type Realtime } from "./plugins/socket.js";
+import { createAccessService } from "./modules/access/access.service.js";
+import { authRoutes } from "./modules/auth/auth.routes.js";
+import { apiKeyRoutes } from "./modules/api-keys/api-keys.routes.js";
+import { workspaceRoutes } from "./modules/workspaces/workspaces.routes.js";
+import { projectRoutes } from "./modules/projects/projects.routes.js";
+import { runRoutes } from "./modules/runs/runs.routes.js";
+import { metricRoutes } from "./modules/metrics/metrics.routes.js";
+import { createRunsService } from "./modules/runs/runs.service.js";
+import { createMetricsService } from "./modules/metrics/metrics.service.js";
+import { startHeartbeatReaper } from "./modules/runs/heartbeat-reaper.js";
+import { registerWeb } from "./plugins/web.js";
+
+export type Clock = { now: () => Date };
+export type AppDeps = { env: Env; db: Db; clock?: Clock };
+
+export type Services = ReturnType<typeof createServices>;
+
+function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realtime }) {
+  const access = createAccessService(deps);
+  const runs = createRunsService({ ...deps, access });
+  const metrics = createMetricsService({ ...deps, access });
+  return { access, runs, metrics };
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    services: Services;
+    realtime: Realtime;
+    deps: { env: Env; db: Db; clock: Clock };
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const clock = deps.clock ?? { now: () => new Date() };
+  const app = Fastify({
+    logger: deps.env.LOG_LEVEL === "silent" ? false : { level: deps.env.LOG_LEVEL },
+    bodyLimit: deps.env.BODY_LIMIT_BYTES,
+    trustProxy: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(app);
+  await app.register(cookie);
+  registerAuth(app, deps.db);
+  await registerOpenApi(app);
+
+  const realtime = await registerRealtime(app, { env: deps.env, db: deps.db });
+  const services = createServices({ env: deps.env, db: deps.db, clock, realtime });
+  app.decorate("services", services);
+  app.decorate("realtime", realtime);
+  app.decorate("deps", { env: deps.env, db: deps.db, clock });
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes);
+      await api.register(apiKeyRoutes);
+      await api.register(workspaceRoutes);
+      await api.register(projectRoutes);
+      await api.register(runRoutes);
+      await api.register(metricRoutes);
+    },
+    { prefix: "/api/v1" },
+  );
+  await registerWeb(app, deps.env);
+
+  const reaper = startHeartbeatReaper({ db: deps.db, env: deps.env, clock, runs: services.runs });
+  app.addHook("onClose", async () => {
+    reaper.stop();
+  });
+  return app;
+}

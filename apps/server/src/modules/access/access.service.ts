@@ -1,0 +1,93 @@
+// Who may read or write what. A private resource the caller cannot see answers 404 (its existence is
+// not revealed); a public project is readable by anyone and writable only by its workspace's
+// owner/admin/member; viewers read only.
+import type { Db } from "@swanhouse/db";
+import type { MemberRole } from "@swanhouse/contracts";
+import type { Actor } from "../../plugins/auth.js";
+import { Forbidden, NotFound, Unauthorized } from "../../lib/errors.js";
+
+export const WRITE_ROLES: ReadonlySet<MemberRole> = new Set(["owner", "admin", "member"]);
+export const ADMIN_ROLES: ReadonlySet<MemberRole> = new Set(["owner", "admin"]);
+
+export type ProjectAccess = {
+  project: { id: string; name: string; visibility: "private" | "public"; workspaceId: string; description: string; createdAt: Date; updatedAt: Date };
+  workspace: { id: string; name: string };
+  role: MemberRole | null;
+};
+
+export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
+  const { prisma } = deps.db;
+
+  async function roleIn(actor: Actor, workspaceId: string): Promise<MemberRole | null> {
+    if (actor.kind !== "user") return null;
+    const m = await prisma.membership.findUnique({
+      where: { workspaceId_userId: { workspaceId, userId: actor.userId } },
+      select: { role: true },
+    });
+    return m?.role ?? null;
+  }
+
+  /** A workspace the actor belongs to, else 404. */
+  async function workspaceForMember(actor: Actor, name: string) {
+    const ws = await prisma.workspace.findUnique({ where: { name } });
+    const role = ws ? await roleIn(actor, ws.id) : null;
+    if (!ws || !role) {
+      if (actor.kind !== "user") throw Unauthorized();
+      throw NotFound(`workspace '${name}' not found`);
+    }
+    return { workspace: ws, role };
+  }
+
+  async function projectFor(actor: Actor, workspace: string, project: string, need: "read" | "write"): Promise<ProjectAccess> {
+    const row = await prisma.project.findFirst({
+      where: { name: project, workspace: { name: workspace } },
+      include: { workspace: { select: { id: true, name: true } } },
+    });
+    if (!row) throw notVisible(actor, `project '${workspace}/${project}' not found`);
+    return check(actor, row, need, `project '${workspace}/${project}' not found`);
+  }
+
+  async function projectById(actor: Actor, projectId: string, need: "read" | "write"): Promise<ProjectAccess> {
+    const row = await prisma.project.findUnique({ where: { id: projectId }, include: { workspace: { select: { id: true, name: true } } } });
+    if (!row) throw notVisible(actor, `project '${projectId}' not found`);
+    return check(actor, row, need, `project '${projectId}' not found`);
+  }
+
+  async function check(
+    actor: Actor,
+    row: ProjectAccess["project"] & { workspace: { id: string; name: string } },
+    need: "read" | "write",
+    missing: string,
+  ): Promise<ProjectAccess> {
+    const role = await roleIn(actor, row.workspaceId);
+    const access = { project: row, workspace: row.workspace, role };
+    if (need === "read") {
+      if (role || row.visibility === "public") return access;
+      throw notVisible(actor, missing);
+    }
+    if (role && WRITE_ROLES.has(role)) return access;
+    if (role || row.visibility === "public") {
+      if (actor.kind !== "user") throw Unauthorized();
+      throw Forbidden(`role '${role ?? "none"}' cannot write to project '${row.workspace.name}/${row.name}'`);
+    }
+    throw notVisible(actor, missing);
+  }
+
+  /** The run and its project, if the actor may read (or write) it. */
+  async function runFor(actor: Actor, runId: string, need: "read" | "write") {
+    const run = await prisma.run.findUnique({ where: { id: runId } });
+    if (!run) throw notVisible(actor, `run '${runId}' not found`);
+    const access = await projectById(actor, run.projectId, need).catch((e) => {
+      throw e instanceof Error && "statusCode" in e && (e as { statusCode: number }).statusCode === 404 ? NotFound(`run '${runId}' not found`) : e;
+    });
+    return { run, ...access };
+  }
+
+  return { roleIn, workspaceForMember, projectFor, projectById, runFor };
+}
+export type AccessService = ReturnType<typeof createAccessService>;
+
+// Anonymous callers learn they must authenticate; signed-in ones that the thing does not exist.
+function notVisible(actor: Actor, message: string) {
+  return actor.kind === "user" ? NotFound(message) : Unauthorized();
+}

@@ -1,0 +1,35 @@
+// /api/v1/auth: register, login (httpOnly SameSite cookie, rate-limited), logout, me.
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import rateLimit from "@fastify/rate-limit";
+import { ApiError, LoginBody, MeResponse, OkResponse, RegisterBody, UserResponse } from "@swanhouse/contracts";
+import { requireUser, SESSION_COOKIE } from "../../plugins/auth.js";
+import { createAuthService } from "./auth.service.js";
+
+export const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { env, db, clock } = app.deps;
+  const auth = createAuthService({ db, clock, sessionTtlDays: env.SESSION_TTL_DAYS });
+  await app.register(rateLimit, { global: false });
+  const cookieOpts = { path: "/", httpOnly: true, sameSite: "lax" as const, secure: env.COOKIE_SECURE, maxAge: env.SESSION_TTL_DAYS * 86_400 };
+
+  app.post("/auth/register", { schema: { tags: ["auth"], body: RegisterBody, response: { 201: UserResponse, 400: ApiError, 409: ApiError } } }, async (req, reply) => {
+    const user = await auth.register(req.body);
+    const token = await auth.createSession(user.id);
+    return reply.setCookie(SESSION_COOKIE, token, cookieOpts).status(201).send({ user });
+  });
+  app.post(
+    "/auth/login",
+    {
+      config: { rateLimit: { max: env.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: "1 minute", keyGenerator: (req) => `${req.ip}` } },
+      schema: { tags: ["auth"], body: LoginBody, response: { 200: UserResponse, 400: ApiError, 401: ApiError, 429: ApiError } },
+    },
+    async (req, reply) => {
+      const { token, user } = await auth.login(req.body.username, req.body.password);
+      return reply.setCookie(SESSION_COOKIE, token, cookieOpts).send({ user });
+    },
+  );
+  app.post("/auth/logout", { schema: { tags: ["auth"], response: { 200: OkResponse } } }, async (req, reply) => {
+    await auth.logout(req.cookies[SESSION_COOKIE]);
+    return reply.clearCookie(SESSION_COOKIE, { path: "/" }).send({ ok: true as const });
+  });
+  app.get("/auth/me", { schema: { tags: ["auth"], response: { 200: MeResponse, 401: ApiError } } }, async (req) => auth.me(requireUser(req).userId));
+};

@@ -1,0 +1,71 @@
+// Accounts: argon2id password hashes, a personal workspace per user, opaque session tokens stored as
+// sha256 (a leaked table does not leak sessions).
+import type { Db } from "@swanhouse/db";
+import { hash, verify } from "@node-rs/argon2";
+import type { RegisterBody, User, Workspace } from "@swanhouse/contracts";
+import type { Clock } from "../../app.js";
+import { Conflict, Unauthorized } from "../../lib/errors.js";
+import { newSessionToken, newUuid, sha256 } from "../../lib/ids.js";
+import { iso } from "../../lib/serialize.js";
+
+// argon2id (the library's default algorithm), OWASP's minimum: 19 MiB, 2 passes.
+const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+export function toUser(u: { id: string; username: string; email: string | null; createdAt: Date }): User {
+  return { id: u.id, username: u.username, email: u.email, createdAt: iso(u.createdAt) };
+}
+
+export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; sessionTtlDays: number }) {
+  const { prisma } = deps.db;
+
+  async function register(body: RegisterBody): Promise<User> {
+    const passwordHash = await hash(body.password, ARGON);
+    const taken = await prisma.workspace.findUnique({ where: { name: body.username } });
+    if (taken) throw Conflict(`username '${body.username}' is taken`, "username");
+    try {
+      const user = await prisma.$transaction(async (tx) => {
+        const u = await tx.user.create({ data: { id: newUuid(), username: body.username, email: body.email ?? null, passwordHash } });
+        const ws = await tx.workspace.create({ data: { id: newUuid(), name: body.username, kind: "personal" } });
+        await tx.membership.create({ data: { workspaceId: ws.id, userId: u.id, role: "owner" } });
+        return u;
+      });
+      return toUser(user);
+    } catch (err) {
+      if ((err as { code?: string }).code === "P2002") {
+        const field = String((err as { meta?: { target?: unknown } }).meta?.target ?? "").includes("email") ? "email" : "username";
+        throw Conflict(`${field} '${field === "email" ? body.email : body.username}' is taken`, field);
+      }
+      throw err;
+    }
+  }
+
+  /** Returns the session token (for the cookie) and the user. Same error for a wrong name or password. */
+  async function login(username: string, password: string) {
+    const user = await prisma.user.findFirst({ where: { OR: [{ username }, { email: username }] } });
+    const ok = user ? await verify(user.passwordHash, password).catch(() => false) : false;
+    if (!user || !ok) throw Unauthorized("wrong username or password");
+    return { token: await createSession(user.id), user: toUser(user) };
+  }
+
+  async function createSession(userId: string): Promise<string> {
+    const token = newSessionToken();
+    const expiresAt = new Date(deps.clock.now().getTime() + deps.sessionTtlDays * 86_400_000);
+    await prisma.session.create({ data: { id: sha256(token), userId, expiresAt } });
+    return token;
+  }
+
+  async function logout(token: string | undefined): Promise<void> {
+    if (token) await prisma.session.deleteMany({ where: { id: sha256(token) } });
+  }
+
+  async function me(userId: string): Promise<{ user: User; workspaces: Workspace[] }> {
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    const memberships = await prisma.membership.findMany({ where: { userId }, include: { workspace: true }, orderBy: { createdAt: "asc" } });
+    return {
+      user: toUser(user),
+      workspaces: memberships.map((m) => ({ id: m.workspace.id, name: m.workspace.name, displayName: m.workspace.displayName, kind: m.workspace.kind, role: m.role, createdAt: iso(m.workspace.createdAt) })),
+    };
+  }
+
+  return { register, login, logout, me, createSession };
+}

@@ -1,0 +1,94 @@
+// Ingestion (points, texts, logs: all or nothing, duplicates ignored) and reading back (downsampled
+// series, texts by key and step, paged logs, CSV). New rows are pushed to socket subscribers.
+import type { Db } from "@swanhouse/db";
+import { fromWireValue, toWireValue, type LogBody, type SeriesQuery } from "@swanhouse/contracts";
+import type { Clock } from "../../app.js";
+import type { Realtime } from "../../plugins/socket.js";
+import type { Actor } from "../../plugins/auth.js";
+import { iso } from "../../lib/serialize.js";
+import type { AccessService } from "../access/access.service.js";
+import { insertLogs, insertPoints, insertTexts, withTransaction } from "./metrics.repo.js";
+import { readSeries } from "./downsample.js";
+
+type Deps = { db: Pick<Db, "prisma" | "pool">; clock: Clock; realtime: Pick<Realtime, "metrics" | "texts" | "logs">; access: AccessService };
+
+const toDate = (t: number | string | undefined, now: Date) => (t === undefined ? now : new Date(t));
+
+export function createMetricsService(deps: Deps) {
+  const { prisma } = deps.db;
+
+  async function log(actor: Actor, runId: string, body: LogBody) {
+    const { run } = await deps.access.runFor(actor, runId, "write");
+    const now = deps.clock.now();
+    const points = (body.metrics ?? []).map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: toDate(m.time, now) }));
+    const texts = (body.texts ?? []).map((t) => ({ key: t.key, step: t.step, index: t.index ?? 0, text: t.text, caption: t.caption ?? null, time: toDate(t.time, now) }));
+    const logs = (body.logs ?? []).map((l) => ({ level: l.level, message: l.message, seq: l.seq, time: toDate(l.time, now) }));
+    const inserted = await withTransaction(deps.db, async (q) => {
+      const p = await insertPoints(q, runId, points);
+      const t = await insertTexts(q, runId, texts);
+      const l = await insertLogs(q, runId, logs);
+      await q.query("UPDATE runs SET last_heartbeat_at = $2 WHERE id = $1", [runId, now]);
+      return { p, t, l };
+    });
+    const rooms = { runId, projectId: run.projectId };
+    if (inserted.p.length) deps.realtime.metrics(rooms, inserted.p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
+    if (inserted.t.length) deps.realtime.texts(rooms, inserted.t.map((r) => ({ ...r, time: iso(r.time) })));
+    if (inserted.l.length) deps.realtime.logs(rooms, inserted.l.map((r) => ({ ...r, time: iso(r.time) })));
+    return { accepted: { metrics: inserted.p.length, texts: inserted.t.length, logs: inserted.l.length } };
+  }
+
+  async function series(actor: Actor, runId: string, q: SeriesQuery) {
+    await deps.access.runFor(actor, runId, "read");
+    const out = await readSeries(deps.db.pool, runId, q.key, q);
+    return { key: q.key, total: out.total, downsampled: out.downsampled, points: out.points.map((p) => ({ step: p.step, value: toWireValue(p.value), time: iso(p.time) })) };
+  }
+
+  async function texts(actor: Actor, runId: string, key: string, step: number | undefined) {
+    await deps.access.runFor(actor, runId, "read");
+    const steps = (await prisma.textItem.findMany({ where: { runId, key }, distinct: ["step"], select: { step: true }, orderBy: { step: "asc" } })).map((r) => r.step);
+    const chosen = step ?? steps[steps.length - 1];
+    const items = chosen === undefined ? [] : await prisma.textItem.findMany({ where: { runId, key, step: chosen }, orderBy: { index: "asc" } });
+    return { key, steps, items: items.map((i) => ({ key: i.key, step: i.step, index: i.index, text: i.text, caption: i.caption, time: iso(i.time) })) };
+  }
+
+  async function logs(actor: Actor, runId: string, q: { limit: number; cursor?: string; afterSeq?: number }) {
+    await deps.access.runFor(actor, runId, "read");
+    const after = q.cursor !== undefined ? Number(q.cursor) : (q.afterSeq ?? -1);
+    const rows = await prisma.logLine.findMany({ where: { runId, seq: { gt: BigInt(Number.isFinite(after) ? after : -1) } }, orderBy: { seq: "asc" }, take: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    return {
+      logs: page.map((r) => ({ seq: Number(r.seq), level: r.level, message: r.message, time: iso(r.time) })),
+      nextCursor: rows.length > q.limit ? String(Number(page[page.length - 1]!.seq)) : null,
+    };
+  }
+
+  /** CSV of every scalar of a run: step, then one column per key (wide), streamed in step order. */
+  async function csv(actor: Actor, runId: string): Promise<string> {
+    await deps.access.runFor(actor, runId, "read");
+    const keys = (await prisma.metricSeries.findMany({ where: { runId, kind: "scalar" }, select: { key: true }, orderBy: { key: "asc" } })).map((k) => k.key);
+    const { rows } = await deps.db.pool.query<{ step: number; key: string; value: number }>(
+      "SELECT step, key, value FROM scalar_points WHERE run_id = $1 ORDER BY step, key",
+      [runId],
+    );
+    const col = new Map(keys.map((k, i) => [k, i]));
+    const lines = [["step", ...keys].map(csvCell).join(",")];
+    let current: string[] | null = null;
+    let currentStep = -1;
+    for (const r of rows) {
+      if (r.step !== currentStep) {
+        if (current) lines.push([String(currentStep), ...current].join(","));
+        current = keys.map(() => "");
+        currentStep = r.step;
+      }
+      current![col.get(r.key)!] = String(Number(r.value));
+    }
+    if (current) lines.push([String(currentStep), ...current].join(","));
+    return lines.join("\n") + "\n";
+  }
+
+  return { log, series, texts, logs, csv };
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

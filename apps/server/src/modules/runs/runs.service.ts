@@ -1,0 +1,138 @@
+// Run lifecycle: idempotent create (client id → 200 on repeat), merge-updates, heartbeat, finish, list.
+import type { Db } from "@swanhouse/db";
+import type { CreateRunBody, ListRunsQuery, Run, RunStatus, UpdateRunBody } from "@swanhouse/contracts";
+import type { Clock } from "../../app.js";
+import type { Realtime } from "../../plugins/socket.js";
+import type { Actor, UserActor } from "../../plugins/auth.js";
+import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
+import { newRunId, newUuid } from "../../lib/ids.js";
+import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
+import { createRunsRepo, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
+
+type Deps = { db: Pick<Db, "prisma">; clock: Clock; realtime: Pick<Realtime, "runUpdated">; access: AccessService };
+
+export function createRunsService(deps: Deps) {
+  const { prisma } = deps.db;
+  const repo = createRunsRepo(deps.db);
+
+  /** The project to write into, created on first use when the actor may write to the workspace. */
+  async function projectForWrite(actor: UserActor, workspaceName: string, projectName: string) {
+    const ws = await prisma.workspace.findUnique({ where: { name: workspaceName } });
+    const role = ws ? await deps.access.roleIn(actor, ws.id) : null;
+    if (!ws || !role) throw NotFound(`workspace '${workspaceName}' not found`);
+    if (!WRITE_ROLES.has(role)) throw Forbidden(`role '${role}' cannot create runs in workspace '${workspaceName}'`);
+    return prisma.project.upsert({
+      where: { workspaceId_name: { workspaceId: ws.id, name: projectName } },
+      create: { id: newUuid(), workspaceId: ws.id, name: projectName },
+      update: {},
+    });
+  }
+
+  async function create(actor: UserActor, body: CreateRunBody): Promise<{ run: Run; created: boolean }> {
+    const project = await projectForWrite(actor, body.workspace ?? actor.username, body.project);
+    if (body.id) {
+      const existing = await repo.byId(body.id);
+      if (existing) {
+        if (existing.projectId !== project.id) throw Conflict(`run id '${body.id}' belongs to another project`, "id");
+        return { run: toRun(existing), created: false };
+      }
+    }
+    const id = body.id ?? newRunId();
+    const now = deps.clock.now();
+    try {
+      const row = await prisma.run.create({
+        data: {
+          id,
+          projectId: project.id,
+          name: body.name ?? `run-${id.slice(0, 8)}`,
+          description: body.description ?? "",
+          tags: body.tags ?? [],
+          config: (body.config ?? {}) as object,
+          createdById: actor.userId,
+          createdAt: now,
+          lastHeartbeatAt: now,
+        },
+        include: runInclude,
+      });
+      await prisma.project.update({ where: { id: project.id }, data: { updatedAt: now } });
+      const run = toRun(row);
+      deps.realtime.runUpdated(run);
+      return { run, created: true };
+    } catch (err) {
+      // Two creates with the same client id raced: the loser answers like a repeat.
+      if ((err as { code?: string }).code === "P2002" && body.id) return create(actor, body);
+      throw err;
+    }
+  }
+
+  async function update(actor: Actor, id: string, body: UpdateRunBody): Promise<Run> {
+    await deps.access.runFor(actor, id, "write");
+    await prisma.$transaction(async (tx) => {
+      await createRunsRepo({ prisma: tx as never }).mergeJson(id, body);
+      const plain: Record<string, unknown> = {};
+      if (body.requirements !== undefined) plain.requirements = body.requirements;
+      if (body.description !== undefined) plain.description = body.description;
+      if (body.tags !== undefined) plain.tags = body.tags;
+      if (Object.keys(plain).length) await tx.run.update({ where: { id }, data: plain });
+    });
+    return publish(id);
+  }
+
+  async function heartbeat(actor: Actor, id: string): Promise<Run> {
+    await deps.access.runFor(actor, id, "write");
+    const row = await prisma.run.update({ where: { id }, data: { lastHeartbeatAt: deps.clock.now() }, include: runInclude });
+    return toRun(row);
+  }
+
+  async function finish(actor: Actor, id: string, state: Exclude<RunStatus, "running">): Promise<Run> {
+    await deps.access.runFor(actor, id, "write");
+    return setStatus(id, state);
+  }
+
+  async function setStatus(id: string, state: RunStatus): Promise<Run> {
+    const now = deps.clock.now();
+    await prisma.run.update({
+      where: { id },
+      data: { status: state, finishedAt: state === "running" ? null : now, lastHeartbeatAt: now },
+    });
+    return publish(id);
+  }
+
+  async function publish(id: string): Promise<Run> {
+    const row = await repo.byId(id);
+    if (!row) throw NotFound(`run '${id}' not found`);
+    const run = toRun(row);
+    deps.realtime.runUpdated(run);
+    return run;
+  }
+
+  async function get(actor: Actor, id: string) {
+    const { run } = await deps.access.runFor(actor, id, "read");
+    const row = await repo.byId(run.id);
+    const series = await repo.series(run.id);
+    return { run: toRun(row!), metrics: series.map(toMetricSummary) };
+  }
+
+  async function list(actor: Actor, workspace: string, projectName: string, q: ListRunsQuery) {
+    const { project } = await deps.access.projectFor(actor, workspace, projectName, "read");
+    const where = {
+      projectId: project.id,
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.tag ? { tags: { has: q.tag } } : {}),
+      ...(q.name ? { name: { contains: q.name, mode: "insensitive" as const } } : {}),
+    };
+    const offset = q.cursor ? Number.parseInt(Buffer.from(q.cursor, "base64url").toString(), 10) || 0 : 0;
+    const [total, rows] = await Promise.all([
+      prisma.run.count({ where }),
+      prisma.run.findMany({ where, include: runInclude, orderBy: [{ [q.sort]: q.order }, { id: "asc" }], skip: offset, take: q.limit }),
+    ]);
+    const series = await repo.seriesForRuns(rows.map((r) => r.id));
+    const byRun = new Map<string, ReturnType<typeof toMetricSummary>[]>();
+    for (const s of series) (byRun.get(s.runId) ?? byRun.set(s.runId, []).get(s.runId)!).push(toMetricSummary(s));
+    const next = offset + rows.length < total ? Buffer.from(String(offset + rows.length)).toString("base64url") : null;
+    return { runs: rows.map((r) => ({ ...toRun(r), metrics: byRun.get(r.id) ?? [] })), nextCursor: next, total };
+  }
+
+  return { create, update, heartbeat, finish, setStatus, get, list, publish };
+}
+export type RunsService = ReturnType<typeof createRunsService>;

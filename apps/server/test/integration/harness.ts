@@ -1,0 +1,46 @@
+// buildApp on a fresh cloned database per test file, plus builders for users, keys and runs.
+import { inject } from "vitest";
+import type { FastifyInstance } from "fastify";
+import { createDb, type Db } from "@swanhouse/db";
+import { createTestDatabase } from "@swanhouse/testkit";
+import { buildApp, type Clock } from "../../src/app.js";
+import { parseEnv, type Env } from "../../src/env.js";
+
+export type Harness = { app: FastifyInstance; db: Db; env: Env; close: () => Promise<void> };
+
+export async function startHarness(overrides: Partial<Record<keyof Env, string>> = {}, clock?: Clock): Promise<Harness> {
+  const database = await createTestDatabase(inject("pgAdminUrl"), inject("pgTemplate"));
+  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: database.url, ...overrides } as NodeJS.ProcessEnv);
+  const db = createDb(database.url);
+  const app = await buildApp({ env, db, clock });
+  await app.ready();
+  return {
+    app, db, env,
+    close: async () => {
+      await app.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+let counter = 0;
+export type TestUser = { username: string; password: string; cookie: string; key: string; auth: { authorization: string } };
+
+/** Registers a user (session cookie) and makes an API key. */
+export async function createUser(app: FastifyInstance, name?: string): Promise<TestUser> {
+  const username = name ?? `user${Date.now().toString(36)}${counter++}`;
+  const password = "correct horse battery";
+  const reg = await app.inject({ method: "POST", url: "/api/v1/auth/register", payload: { username, password } });
+  if (reg.statusCode !== 201) throw new Error(`register failed: ${reg.body}`);
+  const cookie = String(reg.headers["set-cookie"]).split(";")[0]!;
+  const keyRes = await app.inject({ method: "POST", url: "/api/v1/api-keys", headers: { cookie }, payload: { name: "test" } });
+  const key = keyRes.json().key as string;
+  return { username, password, cookie, key, auth: { authorization: `Bearer ${key}` } };
+}
+
+export async function createRun(app: FastifyInstance, user: TestUser, body: Record<string, unknown> = {}) {
+  const res = await app.inject({ method: "POST", url: "/api/v1/runs", headers: user.auth, payload: { project: "demo", ...body } });
+  if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`create run failed: ${res.body}`);
+  return res.json().run as { id: string; projectId: string; workspace: string; project: string };
+}

@@ -1,0 +1,19 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRun, createUser, startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness(); });
+afterAll(async () => { await h.close(); });
+
+describe("smoke", () => {
+  it("registers, creates a run, logs and reads back", async () => {
+    const u = await createUser(h.app);
+    const run = await createRun(h.app, u);
+    const log = await h.app.inject({ method: "POST", url: `/api/v1/runs/${run.id}/log`, headers: u.auth, payload: { metrics: [{ key: "train/loss", step: 1, value: 0.5 }, { key: "train/loss", step: 2, value: "NaN" }], texts: [{ key: "Prediction", step: 1, text: "hi", caption: "Sports" }], logs: [{ level: "info", message: "hello" }] } });
+    expect(log.json()).toEqual({ accepted: { metrics: 2, texts: 1, logs: 1 } });
+    const got = await h.app.inject({ method: "GET", url: `/api/v1/runs/${run.id}`, headers: u.auth });
+    expect(got.json().metrics).toContainEqual(expect.objectContaining({ key: "train/loss", lastStep: 2, lastValue: "NaN", count: 2 }));
+    const series = await h.app.inject({ method: "GET", url: `/api/v1/runs/${run.id}/metrics?key=train/loss`, headers: u.auth });
+    expect(series.json().points.map((p: { value: unknown }) => p.value)).toEqual([0.5, "NaN"]);
+  });
+});

