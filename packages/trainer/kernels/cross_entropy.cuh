@@ -88,6 +88,6 @@ inline void cross_entropy(float* losses, bf16* dlogits, const float* logits, con
     if (M > 0) cross_entropy_kernel<<<M, 256, 0, s>>>(losses, dlogits, logits, targets, V, grad_scale);
 }
 // *out += sum(losses[0..M)) (out is a device double, cleared by the caller once per micro-batch).
-inline void loss_sum(double* out, const float* losses, int M, cudaStream_t s) {
+inline void loss_sum_add(double* out, const float* losses, int M, cudaStream_t s) {
     if (M > 0) loss_sum_kernel<<<1, 256, 0, s>>>(out, losses, M);
 }
