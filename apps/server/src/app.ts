@@ -18,7 +18,7 @@ import { runRoutes } from "./modules/runs/runs.routes.js";
 import { metricRoutes } from "./modules/metrics/metrics.routes.js";
 import { createRunsService } from "./modules/runs/runs.service.js";
 import { createMetricsService } from "./modules/metrics/metrics.service.js";
-import { startHeartbeatReaper } from "./modules/runs/heartbeat-reaper.js";
+import { startHeartbeatReaper, type HeartbeatReaper } from "./modules/runs/heartbeat-reaper.js";
 import { registerWeb } from "./plugins/web.js";
 
 export type Clock = { now: () => Date };
@@ -38,6 +38,7 @@ declare module "fastify" {
     services: Services;
     realtime: Realtime;
     deps: { env: Env; db: Db; clock: Clock };
+    reaper: HeartbeatReaper;
   }
 }
 
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerWeb(app, deps.env);
 
   const reaper = startHeartbeatReaper({ db: deps.db, env: deps.env, clock, runs: services.runs });
+  app.decorate("reaper", reaper);
   app.addHook("onClose", async () => {
     reaper.stop();
   });

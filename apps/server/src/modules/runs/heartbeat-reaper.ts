@@ -5,6 +5,8 @@ import type { Env } from "../../env.js";
 import type { Clock } from "../../app.js";
 import type { RunsService } from "./runs.service.js";
 
+export type HeartbeatReaper = ReturnType<typeof startHeartbeatReaper>;
+
 export function startHeartbeatReaper(deps: { db: Pick<Db, "prisma">; env: Pick<Env, "HEARTBEAT_TIMEOUT_SECONDS">; clock: Clock; runs: Pick<RunsService, "publish"> }) {
   const timeoutMs = deps.env.HEARTBEAT_TIMEOUT_SECONDS * 1000;
   const sweep = async () => {
