@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    const dataDir = path.resolve(env.SWANHOUSE_DATA_DIR);
+    // `npm start` runs in apps/server; INIT_CWD is where the user typed it (the repo root).
+    const dataDir = path.resolve(process.env.INIT_CWD ?? process.cwd(), env.SWANHOUSE_DATA_DIR);
     console.log(`DATABASE_URL is not set: starting embedded PostgreSQL in ${dataDir}`);
     embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT });
     databaseUrl = embedded.url;
