@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The ONE script to run on a GPU machine (H100/H200, nvcc + cuBLASLt in /usr/local/cuda): builds with CUDA,
+# runs the kernel unit tests, the golden tests on the CUDA backend (cuBLASLt GEMMs, then our own GEMM,
+# then with recomputation), compute-sanitizer memcheck on a 3-step tiny `qwen3-lora train` run and on
+# the golden test, racecheck on the shared-memory kernels (attention, GEMMs), and prints one summary. Logs go to $OUT (or
+# ./gpu-check-out). Budget: about 5 minutes; every step has a timeout and says PASS / FAIL / SKIP.
+# Usage (from the repository root): bash packages/trainer/scripts/gpu-check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/gpu-check-out}
+mkdir -p "$OUT"
+export PATH=/usr/local/cuda/bin:$PATH
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+SUMMARY=()
+FAILED=0
+T0=$(date +%s)
+record() {   # name status detail
+    SUMMARY+=("$(printf '%-5s %-44s %s' "$2" "$1" "$3")")
+    [ "$2" = FAIL ] && FAILED=$((FAILED + 1))
+    echo "[gpu-check $(( $(date +%s) - T0 ))s] $2 $1 $3"
+}
+# run NAME TIMEOUT LOGFILE CMD...: PASS on exit 0, SKIP on 77, FAIL otherwise (timeouts say so).
+run() {
+    local name=$1 tmo=$2 logf=$3; shift 3
+    timeout "$tmo" "$@" >"$OUT/$logf" 2>&1
+    local rc=$?
+    if [ $rc -eq 0 ]; then record "$name" PASS "(log $logf)"
+    elif [ $rc -eq 77 ]; then record "$name" SKIP "$(grep -m1 SKIP "$OUT/$logf")"
+    elif [ $rc -eq 124 ]; then record "$name" FAIL "timed out after ${tmo}s (log $logf)"
+    else record "$name" FAIL "exit $rc (log $logf): $(grep -m1 -E 'FAIL|rror' "$OUT/$logf" | cut -c1-100)"
+    fi
+    return $rc
+}
+
+# --- 0. the machine
+{ nvidia-smi -L; nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv; nvcc --version | tail -2;
+  ls /usr/local/cuda/lib64/libcublasLt.so* 2>&1; } >"$OUT/machine.txt" 2>&1
+CC=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d ' .')
+case "$CC" in 90) ARCH=90a ;; "") ARCH="80;90a" ;; *) ARCH=$CC ;; esac
+record "machine" INFO "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), sm_$CC, build arch $ARCH"
+
+# --- 1. build (CUDA on, -j16); the kernel tests too, directly with nvcc if the CMake target is absent
+BUILD=$ROOT/build-gpu
+if run "build (cmake, CUDA, arch $ARCH)" 240 build.log bash -c \
+    "cmake -S . -B '$BUILD' -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc \
+     -DCMAKE_CUDA_ARCHITECTURES='$ARCH' && cmake --build '$BUILD' -j16 && grep -q '^TRAINER_CUDA_BUILT:INTERNAL=ON' '$BUILD/CMakeCache.txt'"; then
+    BUILT=1
+else
+    BUILT=0
+fi
+TK=$BUILD/test_kernels
+if [ ! -x "$TK" ]; then
+    GENCODE="-gencode arch=compute_${ARCH%a},code=sm_${ARCH}"
+    [ "$ARCH" = "80;90a" ] && GENCODE="-gencode arch=compute_80,code=sm_80 -gencode arch=compute_90a,code=sm_90a"
+    run "build test_kernels (nvcc directly)" 120 build_test_kernels.log \
+        nvcc -std=c++17 -O2 $GENCODE -Ikernels tests/test_kernels.cu -o "$TK" -ldl
+fi
+
+# --- 2. kernel unit tests (each kernel vs a double-precision CPU computation; both GEMM paths)
+if [ -x "$TK" ]; then
+    run "kernel unit tests" 120 test_kernels.log "$TK"
+else
+    record "kernel unit tests" SKIP "test_kernels did not build"
+fi
+
+# --- 3. golden tests on the CUDA backend (bf16 tolerances = 1.5x Hugging Face's own bf16 error)
+if [ $BUILT = 1 ]; then
+    run "golden tests, CUDA backend (ctest -L gpu)" 180 ctest_gpu.log ctest --test-dir "$BUILD" -L gpu --output-on-failure
+    grep -E '^(ok|FAIL)|^==|parts at' "$OUT/ctest_gpu.log" >"$OUT/ctest_gpu_summary.txt" 2>/dev/null
+    run "golden tests, CUDA, own GEMM (TRAINER_GEMM=own)" 180 ctest_gpu_owngemm.log \
+        env TRAINER_GEMM=own ctest --test-dir "$BUILD" -L gpu --output-on-failure
+    run "golden tests, CUDA, recompute (TRAINER_RECOMPUTE=1)" 180 ctest_gpu_recompute.log \
+        env TRAINER_RECOMPUTE=1 ctest --test-dir "$BUILD" -L gpu --output-on-failure
+else
+    record "golden tests, CUDA backend" SKIP "build failed"
+fi
+
+# --- 4. compute-sanitizer
+SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+EXE=$BUILD/qwen3-lora
+if [ $BUILT = 1 ] && [ -x "$SAN" ] && [ -x "$EXE" ]; then
+    WORK=$OUT/sanitizer-run
+    rm -rf "$WORK" && mkdir -p "$WORK"
+    # 6 pre-tokenized samples of different lengths (right padding inside a micro-batch), labels on the tail.
+    python3 - "$WORK/data.jsonl" <<'PY' 2>/dev/null || awk 'BEGIN{for(i=0;i<6;i++){n=12+5*i;s="{\"input_ids\": [";l="\"labels\": [";for(t=0;t<n;t++){id=(i*37+t*11)%500+1;s=s (t?", ":"") id;l=l (t?", ":"") (t>=n-3?id:-100)};print s "], " l "]}"}}' >"$WORK/data.jsonl"
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(6):
+        n = 12 + 5 * i
+        ids = [(i * 37 + t * 11) % 500 + 1 for t in range(n)]
+        f.write(json.dumps({"input_ids": ids, "labels": [x if t >= n - 3 else -100 for t, x in enumerate(ids)]}) + "\n")
+PY
+    if run "init-random tiny model" 60 init_random.log "$EXE" init-random --config tiny --out "$WORK/model"; then
+        run "memcheck: qwen3-lora train (3 steps, tiny, cuda)" 150 memcheck_train.log \
+            "$SAN" --tool memcheck --error-exitcode 3 --leak-check full \
+            "$EXE" train --model "$WORK/model" --data "$WORK/data.jsonl" --out "$WORK/out" --device cuda \
+            --epochs 1 --micro-batch 2 --accum 1 --max-len 64 --lora-r 4 --seed 1
+        grep -h '"event"' "$OUT/memcheck_train.log" | tail -5 >"$OUT/train_events_tail.txt" 2>/dev/null
+        grep -q '"event": *"done"' "$OUT/memcheck_train.log" || record "train run reached its done event" FAIL "see memcheck_train.log"
+    fi
+    run "memcheck: golden test tiny on CUDA" 150 memcheck_golden.log \
+        "$SAN" --tool memcheck --error-exitcode 3 "$BUILD/test_reference" --backend cuda \
+        --golden "$ROOT/tests/golden/tiny" --weights model.safetensors
+    if [ -x "$TK" ]; then
+        run "racecheck: kernel unit tests (shared memory)" 150 racecheck_kernels.log \
+            "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention lora_matmul matmul
+    fi
+else
+    record "compute-sanitizer" SKIP "needs a successful build and $SAN"
+fi
+
+# --- summary
+{
+    echo "================ gpu-check summary ($(( $(date +%s) - T0 )) s) ================"
+    printf '%s\n' "${SUMMARY[@]}"
+    [ -s "$OUT/ctest_gpu_summary.txt" ] && { echo "--- golden checks (CUDA, cuBLASLt path)"; cat "$OUT/ctest_gpu_summary.txt"; }
+    grep -h "GEMM path" "$OUT"/ctest_gpu*.log "$OUT"/memcheck_train.log 2>/dev/null | sort | uniq -c
+    echo "RESULT: $([ $FAILED = 0 ] && echo 'all checks passed' || echo "$FAILED check(s) FAILED") (logs in $OUT)"
+} | tee "$OUT/summary.txt"
+[ $FAILED = 0 ]

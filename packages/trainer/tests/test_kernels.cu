@@ -1,0 +1,527 @@
+// Unit tests of every CUDA kernel against a plain double-precision CPU computation on fresh random data
+// (odd sizes, padding, GQA, both GEMM paths). Outputs are poisoned (NaN) before each launch, so an
+// unwritten element fails. Exit 0 = all passed, 1 = a failure, 77 = no GPU (ctest: skipped).
+// Owned by the CUDA engineer; registered with ctest label "gpu".
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "adamw.cuh"
+#include "attention.cuh"
+#include "convert.cuh"
+#include "cross_entropy.cuh"
+#include "dropout.cuh"
+#include "embedding.cuh"
+#include "lora_matmul.cuh"
+#include "matmul.cuh"
+#include "rmsnorm.cuh"
+#include "rope.cuh"
+#include "swiglu.cuh"
+
+// ---------------------------------------------------------------------------------------------------
+// Harness
+
+static int g_fail = 0;
+static std::mt19937_64 g_rng(20261128);
+
+static void check(const std::string& what, double err, double tol) {
+    bool ok = std::isfinite(err) && err <= tol;
+    if (!ok) g_fail++;
+    std::printf("%-4s %-58s err %.3e  tol %.1e\n", ok ? "ok" : "FAIL", what.c_str(), err, tol);
+}
+#define CK(call)                                                                                   \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess) {                                                                   \
+            std::printf("FAIL CUDA %s at %s:%d: %s\n", #call, __FILE__, __LINE__, cudaGetErrorString(e_)); \
+            std::exit(1);                                                                          \
+        }                                                                                          \
+    } while (0)
+#define SYNC() do { CK(cudaGetLastError()); CK(cudaDeviceSynchronize()); } while (0)
+
+static std::vector<float> randn(size_t n, float scale = 1.f) {
+    std::normal_distribution<float> d(0.f, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(g_rng);
+    return v;
+}
+static float bf(float x) { return __bfloat162float(__float2bfloat16(x)); }
+static std::vector<float> round_bf16(std::vector<float> v) { for (auto& x : v) x = bf(x); return v; }
+
+// Relative Frobenius error ||a - b|| / ||b||; NaN anywhere -> inf.
+static double rel(const std::vector<float>& a, const std::vector<double>& b) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < b.size(); i++) {
+        if (!std::isfinite(a[i])) return INFINITY;
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+template <typename T> struct Dev {
+    T* p = nullptr;
+    size_t n = 0;
+    explicit Dev(size_t n_) : n(n_) { CK(cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(T))); poison(); }
+    ~Dev() { cudaFree(p); }
+    void poison() { CK(cudaMemset(p, 0xFF, std::max<size_t>(n, 1) * sizeof(T))); }   // NaN for float and bf16
+};
+static Dev<float>* up_f(const std::vector<float>& v) {
+    auto* d = new Dev<float>(v.size());
+    CK(cudaMemcpy(d->p, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+    return d;
+}
+static Dev<bf16>* up_b(const std::vector<float>& v) {
+    std::vector<bf16> h(v.size());
+    for (size_t i = 0; i < v.size(); i++) h[i] = __float2bfloat16(v[i]);
+    auto* d = new Dev<bf16>(v.size());
+    CK(cudaMemcpy(d->p, h.data(), h.size() * 2, cudaMemcpyHostToDevice));
+    return d;
+}
+static Dev<int32_t>* up_i(const std::vector<int32_t>& v) {
+    auto* d = new Dev<int32_t>(v.size());
+    CK(cudaMemcpy(d->p, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+    return d;
+}
+static std::vector<float> down(const Dev<float>& d) {
+    std::vector<float> v(d.n);
+    CK(cudaMemcpy(v.data(), d.p, d.n * 4, cudaMemcpyDeviceToHost));
+    return v;
+}
+static std::vector<float> down(const Dev<bf16>& d) {
+    std::vector<bf16> h(d.n);
+    CK(cudaMemcpy(h.data(), d.p, d.n * 2, cudaMemcpyDeviceToHost));
+    std::vector<float> v(d.n);
+    for (size_t i = 0; i < d.n; i++) v[i] = __bfloat162float(h[i]);
+    return v;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// GEMM: both layouts, odd shapes, unaligned K, separate C; own kernel and (when present) cuBLASLt.
+
+static void test_matmul(MatmulEngine& eng, const char* path) {
+    struct Shape { int M, N, K; };
+    for (Shape s : {Shape{77, 130, 72}, Shape{64, 64, 64}, Shape{5, 513, 45}, Shape{200, 24, 160}}) {
+        for (int op = 0; op < 2; op++) {
+            auto a = round_bf16(randn((size_t)s.M * s.K)), b = round_bf16(randn((size_t)s.N * s.K)), c = randn((size_t)s.M * s.N);
+            std::unique_ptr<Dev<bf16>> da(up_b(a)), db(up_b(b));
+            std::unique_ptr<Dev<float>> dc(up_f(c));
+            Dev<float> dd((size_t)s.M * s.N);
+            const float alpha = 0.75f, beta = 0.5f;
+            std::string err = eng.run((MatmulOp)op, dd.p, dc->p, beta, da->p, db->p, s.M, s.N, s.K, alpha, 0);
+            if (!err.empty()) { check(std::string("matmul run: ") + err, INFINITY, 0); continue; }
+            SYNC();
+            std::vector<double> ref((size_t)s.M * s.N);
+            for (int m = 0; m < s.M; m++)
+                for (int n = 0; n < s.N; n++) {
+                    double acc = 0;
+                    for (int k = 0; k < s.K; k++)
+                        acc += (double)a[(size_t)m * s.K + k] * (op == MATMUL_NT ? b[(size_t)n * s.K + k] : b[(size_t)k * s.N + n]);
+                    ref[(size_t)m * s.N + n] = alpha * acc + beta * c[(size_t)m * s.N + n];
+                }
+            char name[160];
+            std::snprintf(name, sizeof name, "matmul %s %s %dx%dx%d", path, op == MATMUL_NT ? "NT" : "NN", s.M, s.N, s.K);
+            check(name, rel(down(dd), ref), 1e-5);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// LoRA products with dropout on A, B or the output.
+
+static void test_lora_matmul() {
+    const int N = 70, in = 96, r = 8, out = 130;
+    auto x = round_bf16(randn((size_t)N * in)), A = randn((size_t)r * in), dy = randn((size_t)N * out), u = randn((size_t)N * r);
+    std::unique_ptr<Dev<bf16>> dx_in(up_b(x));
+    std::unique_ptr<Dev<float>> dA(up_f(A)), ddy(up_f(dy)), du(up_f(u));
+    DropoutSpec d; d.seed = 99; d.stream = 3; d.p = 0.25f; d.ld = in;
+    auto keep = [&](size_t idx) { return (double)dropout_scale(d, idx); };
+    {   // u = drop(x) Aᵀ  (N, r)
+        Dev<float> o((size_t)N * r);
+        lora_matmul<bf16, float>(o.p, r, dx_in->p, in, 1, dA->p, 1, in, N, r, in, 1.f, 0.f, d, LORA_DROP_A, 0);
+        SYNC();
+        std::vector<double> ref((size_t)N * r);
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < r; k++) {
+                double s = 0;
+                for (int i = 0; i < in; i++) s += x[(size_t)n * in + i] * keep((size_t)n * in + i) * A[(size_t)k * in + i];
+                ref[(size_t)n * r + k] = s;
+            }
+        check("lora x·Aᵀ with dropout on the input", rel(down(o), ref), 1e-5);
+    }
+    {   // dA += uᵀ drop(x)  (r, in), beta = 1
+        auto g0 = randn((size_t)r * in);
+        std::unique_ptr<Dev<float>> g(up_f(g0));
+        lora_matmul<float, bf16>(g->p, in, du->p, 1, r, dx_in->p, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, 0);
+        SYNC();
+        std::vector<double> ref((size_t)r * in);
+        for (int k = 0; k < r; k++)
+            for (int i = 0; i < in; i++) {
+                double s = g0[(size_t)k * in + i];
+                for (int n = 0; n < N; n++) s += u[(size_t)n * r + k] * x[(size_t)n * in + i] * keep((size_t)n * in + i);
+                ref[(size_t)k * in + i] = s;
+            }
+        check("lora duᵀ·drop(x) accumulate", rel(down(*g), ref), 1e-5);
+    }
+    {   // dx += drop'(u A)  (N, in)
+        auto x0 = randn((size_t)N * in);
+        std::unique_ptr<Dev<float>> o(up_f(x0));
+        lora_matmul<float, float>(o->p, in, du->p, r, 1, dA->p, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, 0);
+        SYNC();
+        std::vector<double> ref((size_t)N * in);
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < in; i++) {
+                double s = 0;
+                for (int k = 0; k < r; k++) s += u[(size_t)n * r + k] * A[(size_t)k * in + i];
+                ref[(size_t)n * in + i] = x0[(size_t)n * in + i] + s * keep((size_t)n * in + i);
+            }
+        check("lora dx += drop'(du·A)", rel(down(*o), ref), 1e-5);
+    }
+    {   // dB = 2 dyᵀ u (out, r): transposed strided A operand, K = tokens
+        Dev<float> o((size_t)out * r);
+        DropoutSpec none;
+        lora_matmul<float, float>(o.p, r, ddy->p, 1, out, du->p, r, 1, out, r, N, 2.f, 0.f, none, LORA_DROP_NONE, 0);
+        SYNC();
+        std::vector<double> ref((size_t)out * r);
+        for (int o2 = 0; o2 < out; o2++)
+            for (int k = 0; k < r; k++) {
+                double s = 0;
+                for (int n = 0; n < N; n++) s += dy[(size_t)n * out + o2] * u[(size_t)n * r + k];
+                ref[(size_t)o2 * r + k] = 2 * s;
+            }
+        check("lora dyᵀ·u (transposed operand)", rel(down(o), ref), 1e-5);
+    }
+    {   // dropout statistics and determinism
+        const size_t n = 1 << 20;
+        Dev<float> m1(n), m2(n);
+        dropout_mask(m1.p, d, n, 0);
+        dropout_mask(m2.p, d, n, 0);
+        SYNC();
+        auto a = down(m1), b = down(m2);
+        size_t kept = 0, same = 0, bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            kept += a[i] != 0.f;
+            same += a[i] == b[i];
+            bad += !(a[i] == 0.f || std::fabs(a[i] - 1.f / (1.f - d.p)) < 1e-6f);
+            if (i < 4096 && a[i] != (float)keep(i)) bad++;   // device == host hash
+        }
+        check("dropout keep fraction - (1 - p)", std::fabs((double)kept / n - (1.0 - d.p)), 2e-3);
+        check("dropout deterministic per seed (mismatches)", (double)(n - same) + bad, 0);
+        DropoutSpec d2 = d; d2.stream = 4;
+        dropout_mask(m2.p, d2, n, 0);
+        SYNC();
+        auto c = down(m2);
+        size_t eq = 0;
+        for (size_t i = 0; i < n; i++) eq += (a[i] != 0.f) == (c[i] != 0.f);
+        check("dropout streams independent (agreement - expected)", std::fabs((double)eq / n - (0.75 * 0.75 + 0.25 * 0.25)), 3e-3);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RMSNorm forward / backward (fused residual accumulate).
+
+static void test_rmsnorm() {
+    const int N = 37, C = 200;
+    const float eps = 1e-6f;
+    auto x = randn((size_t)N * C, 2.f), w = round_bf16(randn(C, 0.2f)), dy = randn((size_t)N * C), d0 = randn((size_t)N * C);
+    for (auto& v : w) v = bf(v + 1.f);
+    std::unique_ptr<Dev<float>> dx(up_f(x)), ddy(up_f(dy)), dres(up_f(d0));
+    std::unique_ptr<Dev<bf16>> dw(up_b(w));
+    Dev<bf16> out((size_t)N * C);
+    Dev<float> rstd(N);
+    rmsnorm_forward(out.p, rstd.p, dx->p, dw->p, N, C, eps, 0);
+    rmsnorm_backward(dres->p, ddy->p, dx->p, rstd.p, dw->p, N, C, 0);
+    SYNC();
+    std::vector<double> ref((size_t)N * C), gref((size_t)N * C);
+    for (int n = 0; n < N; n++) {
+        double ss = 0;
+        for (int c = 0; c < C; c++) ss += (double)x[n * C + c] * x[n * C + c];
+        double r = 1.0 / std::sqrt(ss / C + eps), dot = 0;
+        for (int c = 0; c < C; c++) { ref[n * C + c] = x[n * C + c] * r * w[c]; dot += dy[n * C + c] * w[c] * x[n * C + c] * r; }
+        dot /= C;
+        for (int c = 0; c < C; c++) gref[n * C + c] = d0[n * C + c] + r * (dy[n * C + c] * w[c] - x[n * C + c] * r * dot);
+    }
+    check("rmsnorm forward (bf16 out)", rel(down(out), ref), 6e-3);
+    check("rmsnorm backward + residual", rel(down(*dres), gref), 1e-5);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// q/k RMSNorm + RoPE forward / backward, checked against a CPU version and a finite difference.
+
+static void qk_cpu(const std::vector<float>& x, const std::vector<float>& w, const std::vector<float>& cs, const std::vector<float>& sn,
+                   int N, int T, int nh, int D, std::vector<double>& out) {
+    int half = D / 2;
+    out.assign((size_t)N * nh * D, 0);
+    for (int row = 0; row < N * nh; row++) {
+        int t = (row / nh) % T;
+        double ss = 0;
+        for (int i = 0; i < D; i++) ss += (double)x[(size_t)row * D + i] * x[(size_t)row * D + i];
+        double r = 1.0 / std::sqrt(ss / D + 1e-6);
+        for (int i = 0; i < half; i++) {
+            double a = x[(size_t)row * D + i] * r * w[i], b = x[(size_t)row * D + i + half] * r * w[i + half];
+            double c = cs[t * half + i], s = sn[t * half + i];
+            out[(size_t)row * D + i] = a * c - b * s;
+            out[(size_t)row * D + i + half] = b * c + a * s;
+        }
+    }
+}
+
+static void test_qk_norm_rope() {
+    for (int D : {16, 128}) {
+        const int B = 2, T = 9, nh = 3, N = B * T, half = D / 2;
+        auto x = round_bf16(randn((size_t)N * nh * D)), w = round_bf16(randn(D, 0.2f)), dy = randn((size_t)N * nh * D);
+        for (auto& v : w) v = bf(v + 1.f);
+        std::vector<float> cs((size_t)T * half), sn((size_t)T * half);
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < half; i++) {
+                double ang = t * std::pow(1e6, -2.0 * i / D);
+                cs[t * half + i] = (float)std::cos(ang);
+                sn[t * half + i] = (float)std::sin(ang);
+            }
+        std::unique_ptr<Dev<float>> dx(up_f(x)), ddy(up_f(dy)), dcs(up_f(cs)), dsn(up_f(sn));
+        std::unique_ptr<Dev<bf16>> dw(up_b(w));
+        Dev<bf16> out(x.size()), raw(x.size()), gx(x.size());
+        Dev<float> rstd((size_t)N * nh);
+        qk_norm_rope_forward(out.p, raw.p, rstd.p, dx->p, dw->p, dcs->p, dsn->p, N, T, nh, D, 1e-6f, 0);
+        qk_norm_rope_backward(gx.p, ddy->p, raw.p, rstd.p, dw->p, dcs->p, dsn->p, N, T, nh, D, 0);
+        SYNC();
+        std::vector<double> ref;
+        qk_cpu(x, w, cs, sn, N, T, nh, D, ref);
+        check("qk_norm_rope forward D=" + std::to_string(D), rel(down(out), ref), 6e-3);
+        // Backward: gradient of L = sum(dy * f(x)) by central differences in double on the CPU.
+        std::vector<double> gref(x.size());
+        std::vector<float> xp = x;
+        for (size_t i = 0; i < x.size(); i++) {
+            const float h = 1e-2f;
+            std::vector<double> fp, fm;
+            xp[i] = x[i] + h; qk_cpu(xp, w, cs, sn, N, T, nh, D, fp);
+            xp[i] = x[i] - h; qk_cpu(xp, w, cs, sn, N, T, nh, D, fm);
+            xp[i] = x[i];
+            size_t row = i / D;
+            double g = 0;
+            for (int j = 0; j < D; j++) g += dy[row * D + j] * (fp[row * D + j] - fm[row * D + j]) / (2.0 * h);
+            gref[i] = g;
+        }
+        check("qk_norm_rope backward D=" + std::to_string(D) + " (vs finite differences)", rel(down(gx), gref), 8e-3);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Attention: causal + right padding + GQA, forward and backward vs a naive CPU version.
+
+static void test_attention() {
+    for (int D : {16, 64, 128}) {
+        const int B = 2, T = 37, H = 4, KVH = 2, g = H / KVH;
+        std::vector<int32_t> len = {T, 23};
+        auto q = round_bf16(randn((size_t)B * T * H * D)), k = round_bf16(randn((size_t)B * T * KVH * D)),
+             v = round_bf16(randn((size_t)B * T * KVH * D)), dout = randn((size_t)B * T * H * D);
+        std::unique_ptr<Dev<bf16>> dq_in(up_b(q)), dk_in(up_b(k)), dv_in(up_b(v));
+        std::unique_ptr<Dev<float>> ddo(up_f(dout));
+        std::unique_ptr<Dev<int32_t>> dlen(up_i(len));
+        Dev<bf16> out(q.size()), dv(v.size());
+        Dev<float> lse((size_t)B * H * T), delta((size_t)B * H * T), dq(q.size()), dk(k.size());
+        attention_forward(out.p, lse.p, dq_in->p, dk_in->p, dv_in->p, dlen->p, B, T, H, KVH, D, 0);
+        SYNC();
+        auto o_gpu = down(out);   // backward uses the bf16 O, as in the backend
+        attention_backward(dq.p, dk.p, dv.p, delta.p, ddo->p, out.p, dq_in->p, dk_in->p, dv_in->p, lse.p, dlen->p, B, T, H, KVH, D, 0);
+        SYNC();
+        const double scale = 1.0 / std::sqrt((double)D);
+        std::vector<double> oref(q.size()), dqr(q.size(), 0), dkr(k.size(), 0), dvr(v.size(), 0);
+        auto Q = [&](int b, int t, int h, int d) { return (double)q[(((size_t)b * T + t) * H + h) * D + d]; };
+        auto K = [&](int b, int t, int h, int d) { return (double)k[(((size_t)b * T + t) * KVH + h) * D + d]; };
+        auto Vv = [&](int b, int t, int h, int d) { return (double)v[(((size_t)b * T + t) * KVH + h) * D + d]; };
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < T; i++) {
+                    int kv = h / g, n = std::min(i, len[b] - 1) + 1;
+                    std::vector<double> p(n), dp(n);
+                    double mx = -1e300, sum = 0;
+                    for (int j = 0; j < n; j++) {
+                        double s = 0;
+                        for (int d = 0; d < D; d++) s += Q(b, i, h, d) * K(b, j, kv, d);
+                        p[j] = s * scale;
+                        mx = std::max(mx, p[j]);
+                    }
+                    for (int j = 0; j < n; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
+                    for (int j = 0; j < n; j++) p[j] /= sum;
+                    size_t orow = (((size_t)b * T + i) * H + h) * D;
+                    double dl = 0;
+                    for (int d = 0; d < D; d++) {
+                        double o = 0;
+                        for (int j = 0; j < n; j++) o += p[j] * Vv(b, j, kv, d);
+                        oref[orow + d] = o;
+                        dl += dout[orow + d] * o_gpu[orow + d];
+                    }
+                    for (int j = 0; j < n; j++) {
+                        double s = 0;
+                        for (int d = 0; d < D; d++) s += dout[orow + d] * Vv(b, j, kv, d);
+                        double ds = p[j] * (s - dl);
+                        size_t krow = (((size_t)b * T + j) * KVH + kv) * D;
+                        for (int d = 0; d < D; d++) {
+                            dqr[orow + d] += scale * ds * K(b, j, kv, d);
+                            dkr[krow + d] += scale * ds * Q(b, i, h, d);
+                            dvr[krow + d] += p[j] * dout[orow + d];
+                        }
+                    }
+                }
+        std::string sfx = " D=" + std::to_string(D) + " (T=37, pad, GQA)";
+        check("attention forward" + sfx, rel(o_gpu, oref), 6e-3);
+        check("attention backward dQ" + sfx, rel(down(dq), dqr), 1e-4);
+        check("attention backward dK" + sfx, rel(down(dk), dkr), 1e-4);
+        check("attention backward dV (bf16)" + sfx, rel(down(dv), dvr), 6e-3);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SwiGLU, embedding, cross-entropy, AdamW + grad norm.
+
+static void test_swiglu() {
+    const size_t n = 5000;
+    auto g = round_bf16(randn(n, 2.f)), u = round_bf16(randn(n)), dh = randn(n);
+    std::unique_ptr<Dev<float>> dg_in(up_f(g)), du_in(up_f(u)), ddh(up_f(dh));
+    Dev<bf16> h(n), gs(n), us(n), dg(n), du(n);
+    swiglu_forward(h.p, gs.p, us.p, dg_in->p, du_in->p, n, 0);
+    swiglu_backward(dg.p, du.p, ddh->p, gs.p, us.p, n, 0);
+    SYNC();
+    std::vector<double> hr(n), dgr(n), dur(n);
+    for (size_t i = 0; i < n; i++) {
+        double s = 1.0 / (1.0 + std::exp(-(double)g[i]));
+        hr[i] = g[i] * s * u[i];
+        dgr[i] = dh[i] * u[i] * s * (1 + g[i] * (1 - s));
+        dur[i] = dh[i] * g[i] * s;
+    }
+    check("swiglu forward", rel(down(h), hr), 6e-3);
+    check("swiglu backward dg", rel(down(dg), dgr), 6e-3);
+    check("swiglu backward du", rel(down(du), dur), 6e-3);
+}
+
+static void test_embedding() {
+    const int V = 50, C = 72, N = 31;
+    auto table = round_bf16(randn((size_t)V * C));
+    std::vector<int32_t> tok(N);
+    for (auto& t : tok) t = (int32_t)(g_rng() % V);
+    std::unique_ptr<Dev<bf16>> dt(up_b(table));
+    std::unique_ptr<Dev<int32_t>> dtok(up_i(tok));
+    Dev<float> x((size_t)N * C);
+    embedding_forward(x.p, dtok->p, dt->p, N, C, 0);
+    SYNC();
+    std::vector<double> ref((size_t)N * C);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) ref[(size_t)n * C + c] = table[(size_t)tok[n] * C + c];
+    check("embedding gather", rel(down(x), ref), 0);
+}
+
+static void test_cross_entropy() {
+    const int M = 7, V = 1000, C = 40, Nrows = 20;
+    auto logits = randn((size_t)M * V, 3.f);
+    std::vector<int32_t> tg(M), rows(M);
+    for (int m = 0; m < M; m++) { tg[m] = (int32_t)(g_rng() % V); rows[m] = 2 * m + 1; }
+    std::unique_ptr<Dev<float>> dl(up_f(logits));
+    std::unique_ptr<Dev<int32_t>> dtg(up_i(tg)), drows(up_i(rows));
+    Dev<float> losses(M);
+    Dev<bf16> dlog((size_t)M * V);
+    Dev<double> acc(1);
+    CK(cudaMemset(acc.p, 0, sizeof(double)));
+    const float gs = 0.125f;
+    cross_entropy(losses.p, dlog.p, dl->p, dtg->p, M, V, gs, 0);
+    loss_sum_add(acc.p, losses.p, M, 0);
+    SYNC();
+    std::vector<double> lref(M), gref((size_t)M * V);
+    double total = 0;
+    for (int m = 0; m < M; m++) {
+        double mx = -1e300, se = 0;
+        for (int i = 0; i < V; i++) mx = std::max(mx, (double)logits[(size_t)m * V + i]);
+        for (int i = 0; i < V; i++) se += std::exp(logits[(size_t)m * V + i] - mx);
+        double lse = mx + std::log(se);
+        lref[m] = lse - logits[(size_t)m * V + tg[m]];
+        total += lref[m];
+        for (int i = 0; i < V; i++) gref[(size_t)m * V + i] = gs * (std::exp(logits[(size_t)m * V + i] - lse) - (i == tg[m]));
+    }
+    check("cross-entropy per-row loss", rel(down(losses), lref), 1e-5);
+    check("cross-entropy dlogits (bf16)", rel(down(dlog), gref), 6e-3);
+    double got = 0;
+    CK(cudaMemcpy(&got, acc.p, sizeof(double), cudaMemcpyDeviceToHost));
+    check("cross-entropy loss sum", std::fabs(got - total) / total, 1e-5);
+    // gather / scatter of label rows
+    auto src = round_bf16(randn((size_t)Nrows * C));
+    std::unique_ptr<Dev<bf16>> dsrc(up_b(src));
+    Dev<bf16> gathered((size_t)M * C);
+    gather_rows(gathered.p, dsrc->p, drows->p, M, C, 0);
+    auto rowsv = randn((size_t)M * C);
+    std::unique_ptr<Dev<float>> drv(up_f(rowsv));
+    Dev<float> dst((size_t)Nrows * C);
+    CK(cudaMemset(dst.p, 0, dst.n * 4));
+    scatter_rows(dst.p, drv->p, drows->p, M, C, 0);
+    SYNC();
+    std::vector<double> gr((size_t)M * C), sr((size_t)Nrows * C, 0);
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) { gr[(size_t)m * C + c] = src[(size_t)rows[m] * C + c]; sr[(size_t)rows[m] * C + c] = rowsv[(size_t)m * C + c]; }
+    check("gather label rows", rel(down(gathered), gr), 0);
+    check("scatter label-row gradients", rel(down(dst), sr), 0);
+}
+
+static void test_adamw() {
+    const size_t n = 100003;
+    auto p = randn(n), g = randn(n, 0.1f), m = randn(n, 0.01f), v = randn(n, 0.01f);
+    for (auto& x : v) x = x * x;
+    std::unique_ptr<Dev<float>> dp(up_f(p)), dg(up_f(g)), dm(up_f(m)), dv(up_f(v));
+    Dev<double> part(GRAD_NORM_BLOCKS), out(1);
+    grad_sumsq(out.p, part.p, dg->p, n, 0);
+    const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f, mult = 0.5f;
+    const int step = 3;
+    adamw_update(dp->p, dg->p, dm->p, dv->p, n, lr, b1, b2, eps, wd, mult, step, 0);
+    SYNC();
+    double ss = 0, got = 0;
+    for (float x : g) ss += (double)x * x;
+    CK(cudaMemcpy(&got, out.p, sizeof(double), cudaMemcpyDeviceToHost));
+    check("grad sum of squares", std::fabs(got - ss) / ss, 1e-9);
+    std::vector<double> pr(n);
+    double bc1 = 1 - std::pow(b1, step), bc2 = 1 - std::pow(b2, step);
+    for (size_t i = 0; i < n; i++) {
+        double gi = g[i] * mult, mi = b1 * m[i] + (1 - b1) * gi, vi = b2 * v[i] + (1 - b2) * gi * gi;
+        double mh = mi / bc1, vh = vi / bc2;
+        pr[i] = p[i] - lr * (mh / (std::sqrt(vh) + eps) + wd * p[i]);
+    }
+    check("adamw update", rel(down(*dp), pr), 1e-6);
+}
+
+// Optional arguments pick groups (matmul lora_matmul rmsnorm rope attention swiglu embedding cross_entropy
+// adamw), e.g. for a shorter compute-sanitizer racecheck run; none = all.
+int main(int argc, char** argv) {
+    auto want = [&](const char* g) {
+        if (argc < 2) return true;
+        for (int i = 1; i < argc; i++) if (std::strcmp(argv[i], g) == 0) return true;
+        return false;
+    };
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) { std::printf("SKIP no CUDA device\n"); return 77; }
+    cudaDeviceProp prop{};
+    CK(cudaGetDeviceProperties(&prop, 0));
+    std::printf("== kernel tests on %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+    if (want("matmul")) {
+        MatmulEngine own;
+        std::string note;
+        if (!own.init(false, &note).empty()) { std::printf("FAIL matmul init\n"); return 1; }
+        test_matmul(own, "own");
+        MatmulEngine lt;
+        std::string err = lt.init(true, &note);
+        if (err.empty() && lt.using_lt()) test_matmul(lt, "cuBLASLt");
+        else std::printf("note cuBLASLt path not tested: %s %s\n", note.c_str(), err.c_str());
+        lt.release();
+    }
+    if (want("lora_matmul")) test_lora_matmul();
+    if (want("rmsnorm")) test_rmsnorm();
+    if (want("rope")) test_qk_norm_rope();
+    if (want("attention")) test_attention();
+    if (want("swiglu")) test_swiglu();
+    if (want("embedding")) test_embedding();
+    if (want("cross_entropy")) test_cross_entropy();
+    if (want("adamw")) test_adamw();
+    std::printf("== kernel tests: %s (%d failures)\n", g_fail ? "FAILED" : "passed", g_fail);
+    return g_fail ? 1 : 0;
+}
