@@ -22,13 +22,13 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
     requireUser(req);
     return { run: await runs.update(req.actor, req.params.id, req.body) };
   });
-  app.post("/runs/:id/heartbeat", { schema: { tags: ["ingestion"], params: RunParams, body: z.object({}).passthrough().optional(), response: { 200: RunResponse, ...errors } } }, async (req) => {
+  app.post("/runs/:id/heartbeat", { schema: { tags: ["ingestion"], params: RunParams, body: z.object({}).passthrough().nullish(), response: { 200: RunResponse, ...errors } } }, async (req) => {
     requireUser(req);
     return { run: await runs.heartbeat(req.actor, req.params.id) };
   });
-  app.post("/runs/:id/finish", { schema: { tags: ["ingestion"], params: RunParams, body: FinishRunBody, response: { 200: RunResponse, ...errors } } }, async (req) => {
+  app.post("/runs/:id/finish", { schema: { tags: ["ingestion"], params: RunParams, body: FinishRunBody.nullish(), response: { 200: RunResponse, ...errors } } }, async (req) => {
     requireUser(req);
-    return { run: await runs.finish(req.actor, req.params.id, req.body.state) };
+    return { run: await runs.finish(req.actor, req.params.id, req.body?.state ?? "finished") };
   });
   app.get("/projects/:workspace/:project/runs", { schema: { tags: ["runs"], summary: "A project's runs: filter, sort, paginate", params: ProjectParams, querystring: ListRunsQuery, response: { 200: ListRunsResponse, ...errors } } }, async (req) =>
     runs.list(req.actor, req.params.workspace, req.params.project, req.query),
