@@ -44,3 +44,17 @@ export async function createRun(app: FastifyInstance, user: TestUser, body: Reco
   if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`create run failed: ${res.body}`);
   return res.json().run as { id: string; projectId: string; workspace: string; project: string };
 }
+
+type Method = "GET" | "POST" | "PATCH" | "DELETE" | "PUT";
+/** One request: `as` is a user (API key), a user's session (`{ cookie }`) or nobody. */
+export async function call(app: FastifyInstance, method: Method, url: string, opts: { as?: TestUser | { cookie: string }; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.as && "auth" in opts.as) Object.assign(headers, opts.as.auth);
+  else if (opts.as) headers.cookie = opts.as.cookie;
+  const res = await app.inject({ method, url, headers, ...(opts.body !== undefined ? { payload: opts.body as object } : {}) });
+  return { status: res.statusCode, body: res.body ? safeJson(res.body) : undefined, headers: res.headers, text: res.body };
+}
+
+function safeJson(s: string): any {
+  try { return JSON.parse(s); } catch { return undefined; }
+}
