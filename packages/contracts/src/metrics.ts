@@ -5,16 +5,18 @@ import { IsoDate, MetricValue, PageQuery } from "./common.js";
 export const MAX_LOG_ENTRIES = 10_000;
 export const MetricKey = z.string().min(1).max(255).regex(/^[^\s\u0000-\u001f][^\u0000-\u001f]*$/, "no control characters");
 export const Step = z.number().int().min(0).max(2_147_483_647);
-/** Epoch milliseconds or an ISO-8601 string. */
-export const WallTime = z.union([z.number().finite().nonnegative(), z.iso.datetime({ offset: true })]);
+/** Epoch milliseconds (up to the largest JS date) or an ISO-8601 string. */
+export const WallTime = z.union([z.number().finite().nonnegative().max(8.64e15), z.iso.datetime({ offset: true })]);
+/** PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail the insert (500). */
+const NoNul = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, "no NUL characters");
 
 export const MetricInput = z.object({ key: MetricKey, step: Step, value: MetricValue, time: WallTime.optional() });
 export type MetricInput = z.infer<typeof MetricInput>;
 export const TextInput = z.object({
   key: MetricKey,
   step: Step,
-  text: z.string().max(1_000_000),
-  caption: z.string().max(10_000).optional(),
+  text: NoNul(1_000_000),
+  caption: NoNul(10_000).optional(),
   index: z.number().int().min(0).max(10_000).optional(),
   time: WallTime.optional(),
 });
@@ -23,7 +25,7 @@ export const LogLevel = z.enum(["debug", "info", "warning", "error"]);
 /** `seq` (optional, per run) makes a re-sent log line a duplicate that is ignored. */
 export const LogInput = z.object({
   level: LogLevel.default("info"),
-  message: z.string().max(100_000),
+  message: NoNul(100_000),
   time: WallTime.optional(),
   seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
