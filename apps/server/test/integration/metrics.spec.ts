@@ -1,0 +1,241 @@
+// Ingestion (all or nothing, duplicates ignored, NaN/±Infinity as strings, limits) and reading back:
+// downsampled series (min, max and last of each bucket survive), texts, paged logs, CSV.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, createRun, createUser, startHarness, type Harness, type TestUser } from "./harness.js";
+
+let h: Harness;
+let u: TestUser;
+beforeAll(async () => {
+  h = await startHarness({ BODY_LIMIT_BYTES: String(2 * 1024 * 1024) });
+  u = await createUser(h.app);
+});
+afterAll(async () => { await h.close(); });
+
+const log = (runId: string, body: unknown, as: TestUser | null = u) => call(h.app, "POST", `/api/v1/runs/${runId}/log`, { as: as ?? undefined, body });
+const count = async (runId: string) => {
+  const { rows } = await h.db.pool.query<{ p: number; t: number; l: number; s: number }>(
+    `SELECT (SELECT count(*)::int FROM scalar_points WHERE run_id = $1) AS p, (SELECT count(*)::int FROM text_items WHERE run_id = $1) AS t,
+            (SELECT count(*)::int FROM log_lines WHERE run_id = $1) AS l, (SELECT count(*)::int FROM metric_series WHERE run_id = $1) AS s`, [runId]);
+  return rows[0]!;
+};
+
+describe("log", () => {
+  it("is all or nothing: one bad entry → 400 naming the field, nothing stored", async () => {
+    const run = await createRun(h.app, u);
+    const metrics = Array.from({ length: 6 }, (_, i) => ({ key: "loss", step: i, value: i / 10 })) as Array<Record<string, unknown>>;
+    metrics[3] = { key: "loss", step: 3, value: "high" };
+    const res = await log(run.id, { metrics, texts: [{ key: "t", step: 0, text: "x" }], logs: [{ message: "m" }] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("validation_error");
+    expect(res.body.error.field).toBe("body.metrics.3.value");
+    expect(res.body.error.message).toContain("body.metrics.3.value");
+    expect(await count(run.id)).toEqual({ p: 0, t: 0, l: 0, s: 0 });
+    const negStep = await log(run.id, { metrics: [{ key: "loss", step: 0, value: 1 }, { key: "loss", step: -1, value: 1 }] });
+    expect(negStep.body.error.field).toBe("body.metrics.1.step");
+    const badText = await log(run.id, { texts: [{ key: "t", step: 0, text: 5 }] });
+    expect(badText.body.error.field).toBe("body.texts.0.text");
+    const badLevel = await log(run.id, { logs: [{ level: "loud", message: "m" }] });
+    expect(badLevel.body.error.field).toBe("body.logs.0.level");
+    expect(await count(run.id)).toEqual({ p: 0, t: 0, l: 0, s: 0 });
+  });
+
+  it("a database-level failure rolls the whole batch back", async () => {
+    const run = await createRun(h.app, u);
+    // Valid input that the database refuses: the texts insert fails after the points insert ran.
+    await h.db.pool.query(`CREATE FUNCTION refuse_text() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.text = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_text BEFORE INSERT ON text_items FOR EACH ROW EXECUTE FUNCTION refuse_text();`);
+    try {
+      const res = await log(run.id, { metrics: [{ key: "ok", step: 1, value: 1 }], texts: [{ key: "t", step: 1, text: "boom" }], logs: [{ message: "m" }] });
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe("internal");
+      expect(await count(run.id)).toEqual({ p: 0, t: 0, l: 0, s: 0 });
+    } finally {
+      await h.db.pool.query("DROP TRIGGER refuse_text ON text_items; DROP FUNCTION refuse_text()");
+    }
+  });
+
+  it("refuses values PostgreSQL cannot store with 400, not 500", async () => {
+    const run = await createRun(h.app, u);
+    const farTime = await log(run.id, { metrics: [{ key: "ok", step: 1, value: 1 }], texts: [{ key: "t", step: 1, text: "x", time: 1e20 }] });
+    expect(farTime.status).toBe(400);
+    expect(farTime.body.error.field).toBe("body.texts.0.time");
+    const nul = await log(run.id, { logs: [{ message: "a\u0000b" }] });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.field).toBe("body.logs.0.message");
+    const nulText = await log(run.id, { texts: [{ key: "t", step: 1, text: "x", caption: "\u0000" }] });
+    expect(nulText.body.error.field).toBe("body.texts.0.caption");
+    const ok = await log(run.id, { metrics: [{ key: "ok", step: 1, value: 1, time: "2026-01-02T03:04:05.678Z" }], logs: [{ message: "ünïcödé ✓", time: 1_700_000_000_000 }] });
+    expect(ok.status).toBe(200);
+    const series = await call(h.app, "GET", `/api/v1/runs/${run.id}/metrics?key=ok`, { as: u });
+    expect(series.body.points[0].time).toBe("2026-01-02T03:04:05.678Z");
+    const logs = await call(h.app, "GET", `/api/v1/runs/${run.id}/logs`, { as: u });
+    expect(logs.body.logs[0]).toMatchObject({ message: "ünïcödé ✓", time: new Date(1_700_000_000_000).toISOString() });
+  });
+
+  it("ignores duplicates on re-send (first write wins) and counts only new rows", async () => {
+    const run = await createRun(h.app, u);
+    const body = { metrics: [{ key: "acc", step: 1, value: 0.5 }, { key: "acc", step: 2, value: 0.6 }], logs: [{ message: "a", seq: 0 }, { message: "b", seq: 1 }], texts: [{ key: "p", step: 1, text: "hi" }] };
+    expect((await log(run.id, body)).body).toEqual({ accepted: { metrics: 2, texts: 1, logs: 2 } });
+    expect((await log(run.id, body)).body).toEqual({ accepted: { metrics: 0, texts: 0, logs: 0 } });
+    const mixed = await log(run.id, { metrics: [{ key: "acc", step: 2, value: 99 }, { key: "acc", step: 3, value: 0.7 }] });
+    expect(mixed.body.accepted.metrics).toBe(1);
+    const series = await call(h.app, "GET", `/api/v1/runs/${run.id}/metrics?key=acc`, { as: u });
+    expect(series.body.points.map((p: { step: number; value: number }) => [p.step, p.value])).toEqual([[1, 0.5], [2, 0.6], [3, 0.7]]);
+    const detail = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
+    expect(detail.body.metrics).toContainEqual(expect.objectContaining({ key: "acc", kind: "scalar", lastStep: 3, lastValue: 0.7, count: 3 }));
+    expect(await count(run.id)).toMatchObject({ p: 3, t: 1, l: 2 });
+  });
+
+  it("NaN, Infinity and -Infinity round trip as strings (series, run detail, CSV)", async () => {
+    const run = await createRun(h.app, u);
+    const values = [1.5, "NaN", "Infinity", "-Infinity", -2];
+    const res = await log(run.id, { metrics: values.map((value, step) => ({ key: "loss", step, value })) });
+    expect(res.status).toBe(200);
+    const series = await call(h.app, "GET", `/api/v1/runs/${run.id}/metrics?key=loss`, { as: u });
+    expect(series.body.points.map((p: { value: unknown }) => p.value)).toEqual(values);
+    const { rows } = await h.db.pool.query<{ v: string }>("SELECT value::text AS v FROM scalar_points WHERE run_id = $1 ORDER BY step", [run.id]);
+    expect(rows.map((r) => r.v)).toEqual(["1.5", "NaN", "Infinity", "-Infinity", "-2"]);
+    const detail = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
+    expect(detail.body.metrics[0]).toMatchObject({ key: "loss", lastValue: -2 });
+    await log(run.id, { metrics: [{ key: "loss", step: 9, value: "-Infinity" }] });
+    expect((await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u })).body.metrics[0].lastValue).toBe("-Infinity");
+    const csv = await call(h.app, "GET", `/api/v1/runs/${run.id}/export.csv`, { as: u });
+    expect(csv.text).toContain("1,NaN");
+    expect(csv.text).toContain("3,-Infinity");
+    const bad = await log(run.id, { metrics: [{ key: "loss", step: 10, value: "nan" }] });
+    expect(bad.body.error.field).toBe("body.metrics.0.value");
+  });
+
+  it("enforces the limits: 10,001 entries, malformed JSON, oversized body, long key, unknown run, no key", async () => {
+    const run = await createRun(h.app, u);
+    const many = await log(run.id, { metrics: Array.from({ length: 10_001 }, (_, i) => ({ key: "k", step: i, value: 1 })) });
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toMatch(/10,?000/);
+    const mixed = await log(run.id, { metrics: Array.from({ length: 9_000 }, (_, i) => ({ key: "k", step: i, value: 1 })), logs: Array.from({ length: 1_001 }, () => ({ message: "x" })) });
+    expect(mixed.status).toBe(400);
+    const exactly = await log(run.id, { metrics: Array.from({ length: 10_000 }, (_, i) => ({ key: "k", step: i, value: 1 })) });
+    expect(exactly.body.accepted.metrics).toBe(10_000);
+
+    const malformed = await h.app.inject({ method: "POST", url: `/api/v1/runs/${run.id}/log`, headers: { ...u.auth, "content-type": "application/json" }, payload: '{"metrics": [' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error).toMatchObject({ code: "invalid_json", field: "body" });
+
+    const big = await h.app.inject({ method: "POST", url: `/api/v1/runs/${run.id}/log`, headers: { ...u.auth, "content-type": "application/json" }, payload: JSON.stringify({ logs: [{ message: "x".repeat(3 * 1024 * 1024) }] }) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error.code).toBe("body_too_large");
+
+    const longKey = await log(run.id, { metrics: [{ key: "k".repeat(256), step: 0, value: 1 }] });
+    expect(longKey.status).toBe(400);
+    expect(longKey.body.error.field).toBe("body.metrics.0.key");
+    expect((await log(run.id, { metrics: [{ key: "k".repeat(255), step: 0, value: 1 }] })).status).toBe(200);
+
+    const unknown = await log("no-such-run", { metrics: [{ key: "k", step: 0, value: 1 }] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toContain("no-such-run");
+    const noKey = await log(run.id, { metrics: [{ key: "k", step: 0, value: 1 }] }, null);
+    expect(noKey.status).toBe(401);
+    expect(noKey.body.error.code).toBeTruthy();
+    expect(await count(run.id)).toMatchObject({ p: 10_001 });
+  });
+});
+
+describe("series", () => {
+  let runId: string;
+  const N = 9_000;
+  const value = (s: number) => (s === 4_321 ? 1_000 : s === 7_777 ? -1_000 : Math.sin(s / 100));
+  beforeAll(async () => {
+    runId = (await createRun(h.app, u)).id;
+    const metrics = Array.from({ length: N }, (_, s) => ({ key: "train/loss", step: s, value: value(s) }));
+    expect((await log(runId, { metrics })).body.accepted.metrics).toBe(N);
+  });
+
+  it("downsamples keeping the spikes, the dips and the last point", async () => {
+    const res = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=train/loss&maxPoints=300`, { as: u });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ key: "train/loss", total: N, downsampled: true });
+    const pts = res.body.points as Array<{ step: number; value: number }>;
+    expect(pts.length).toBeLessThanOrEqual(300);
+    expect(pts.length).toBeGreaterThan(150);
+    expect(pts).toContainEqual(expect.objectContaining({ step: 4_321, value: 1_000 }));
+    expect(pts).toContainEqual(expect.objectContaining({ step: 7_777, value: -1_000 }));
+    expect(pts.at(-1)).toMatchObject({ step: N - 1, value: value(N - 1) });
+    expect(pts[0]!.step).toBe(0); // sin is rising at 0: step 0 is its bucket's min
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.step).toBeGreaterThan(pts[i - 1]!.step);
+    for (const p of pts) expect(p.value).toBe(value(p.step)); // real points, not averages
+  });
+
+  it("answers full resolution when maxPoints ≥ count", async () => {
+    const res = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=train/loss&maxPoints=${N}`, { as: u });
+    expect(res.body.downsampled).toBe(false);
+    expect(res.body.points).toHaveLength(N);
+    expect(res.body.points.map((p: { step: number }) => p.step)).toEqual(Array.from({ length: N }, (_, i) => i));
+  });
+
+  it("zooms with minStep/maxStep", async () => {
+    const full = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=train/loss&minStep=4300&maxStep=4400&maxPoints=1000`, { as: u });
+    expect(full.body).toMatchObject({ total: 101, downsampled: false });
+    expect(full.body.points.map((p: { step: number }) => p.step)).toEqual(Array.from({ length: 101 }, (_, i) => 4300 + i));
+    const zoom = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=train/loss&minStep=4000&maxStep=5000&maxPoints=30`, { as: u });
+    expect(zoom.body).toMatchObject({ total: 1001, downsampled: true });
+    const steps = zoom.body.points.map((p: { step: number }) => p.step);
+    expect(Math.min(...steps)).toBeGreaterThanOrEqual(4000);
+    expect(Math.max(...steps)).toBe(5000);
+    expect(steps).toContain(4_321);
+    expect(steps).not.toContain(7_777);
+    expect(zoom.body.points.length).toBeLessThanOrEqual(30);
+  });
+
+  it("answers an unknown key with no points and validates the query", async () => {
+    const none = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=nope`, { as: u });
+    expect(none.body).toMatchObject({ total: 0, points: [] });
+    expect((await call(h.app, "GET", `/api/v1/runs/${runId}/metrics`, { as: u })).body.error.field).toBe("querystring.key");
+    expect((await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=a&maxPoints=1`, { as: u })).body.error.field).toBe("querystring.maxPoints");
+  });
+});
+
+describe("texts, logs, CSV", () => {
+  it("reads texts by key and step (latest step by default)", async () => {
+    const run = await createRun(h.app, u);
+    await log(run.id, { texts: [{ key: "pred", step: 1, text: "a", caption: "c1" }, { key: "pred", step: 1, index: 1, text: "b" }, { key: "pred", step: 5, text: "z" }, { key: "other", step: 2, text: "o" }] });
+    const latest = await call(h.app, "GET", `/api/v1/runs/${run.id}/texts?key=pred`, { as: u });
+    expect(latest.body.steps).toEqual([1, 5]);
+    expect(latest.body.items.map((i: { text: string }) => i.text)).toEqual(["z"]);
+    const one = await call(h.app, "GET", `/api/v1/runs/${run.id}/texts?key=pred&step=1`, { as: u });
+    expect(one.body.items).toEqual([expect.objectContaining({ step: 1, index: 0, text: "a", caption: "c1" }), expect.objectContaining({ step: 1, index: 1, text: "b", caption: null })]);
+    const detail = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
+    expect(detail.body.metrics).toContainEqual(expect.objectContaining({ key: "pred", kind: "text", lastStep: 5, count: 3 }));
+    expect((await call(h.app, "GET", `/api/v1/runs/${run.id}/texts?key=none`, { as: u })).body).toMatchObject({ steps: [], items: [] });
+  });
+
+  it("pages console logs in order", async () => {
+    const run = await createRun(h.app, u);
+    await log(run.id, { logs: Array.from({ length: 15 }, (_, i) => ({ level: i % 5 === 0 ? "error" : "info", message: `line ${i}` })) });
+    await log(run.id, { logs: Array.from({ length: 10 }, (_, i) => ({ message: `line ${15 + i}` })) });
+    const got: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { body: { logs: Array<{ seq: number; message: string; level: string }>; nextCursor: string | null } } = await call(h.app, "GET", `/api/v1/runs/${run.id}/logs?limit=10${cursor ? `&cursor=${cursor}` : ""}`, { as: u });
+      got.push(...res.body.logs.map((l) => l.message));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(got).toEqual(Array.from({ length: 25 }, (_, i) => `line ${i}`));
+    const after = await call(h.app, "GET", `/api/v1/runs/${run.id}/logs?afterSeq=22`, { as: u });
+    expect(after.body.logs.map((l: { seq: number }) => l.seq)).toEqual([23, 24]);
+    expect(after.body.nextCursor).toBeNull();
+    const first = await call(h.app, "GET", `/api/v1/runs/${run.id}/logs?limit=1`, { as: u });
+    expect(first.body.logs[0]).toMatchObject({ seq: 0, level: "error", message: "line 0" });
+  });
+
+  it("exports a run's scalars as CSV: step then one column per key", async () => {
+    const run = await createRun(h.app, u);
+    await log(run.id, { metrics: [{ key: "loss", step: 0, value: 1 }, { key: "loss", step: 1, value: 0.5 }, { key: "acc,top1", step: 1, value: 0.25 }, { key: "acc,top1", step: 2, value: 0.5 }] });
+    const res = await call(h.app, "GET", `/api/v1/runs/${run.id}/export.csv`, { as: u });
+    expect(res.status).toBe(200);
+    expect(String(res.headers["content-type"])).toMatch(/^text\/csv/);
+    expect(String(res.headers["content-disposition"])).toContain(`${run.id}.csv`);
+    expect(res.text).toBe(['step,"acc,top1",loss', "0,,1", "1,0.25,0.5", "2,0.5,", ""].join("\n"));
+  });
+});
