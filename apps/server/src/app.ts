@@ -20,6 +20,7 @@ import { createRunsService } from "./modules/runs/runs.service.js";
 import { createMetricsService } from "./modules/metrics/metrics.service.js";
 import { startHeartbeatReaper, type HeartbeatReaper } from "./modules/runs/heartbeat-reaper.js";
 import { registerWeb } from "./plugins/web.js";
+import { swanlabRoutes } from "./modules/swanlab/swanlab.routes.js";
 
 export type Clock = { now: () => Date };
 export type AppDeps = { env: Env; db: Db; clock?: Clock };
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
+  await app.register(swanlabRoutes); // official SwanLab SDK under /api, media reads under /api/v1
   await registerWeb(app, deps.env);
 
   const reaper = startHeartbeatReaper({ db: deps.db, env: deps.env, clock, runs: services.runs });

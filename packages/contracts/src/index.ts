@@ -7,5 +7,6 @@ export * from "./projects.js";
 export * from "./runs.js";
 export * from "./metrics.js";
 export * from "./socket.js";
+export * from "./swanlab.js";
 export * from "./jobs.js";
 export * from "./trainer-log.js";

@@ -1,0 +1,63 @@
+// Object storage for files uploaded by the official SwanLab SDK: local disk under the data dir.
+// Keys are relative slash paths (`uploads/<run>/<object path>`, `media/<run>/…`), checked to stay
+// inside the root. S3-compatible storage is not implemented; another backend only needs this interface.
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+
+export interface ObjectStorage {
+  put(key: string, data: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer | null>;
+  size(key: string): Promise<number | null>;
+  /** Moves an object; false when `from` does not exist. */
+  move(from: string, to: string): Promise<boolean>;
+}
+
+export function createLocalStorage(rootDir: string): ObjectStorage {
+  const root = resolve(rootDir);
+
+  function pathOf(key: string): string {
+    const p = resolve(join(root, ...key.split("/")));
+    if (!p.startsWith(root + sep)) throw new Error(`storage key escapes the root: ${key}`);
+    return p;
+  }
+  const missing = (err: unknown) => (err as { code?: string }).code === "ENOENT";
+
+  return {
+    async put(key, data) {
+      const p = pathOf(key);
+      await mkdir(dirname(p), { recursive: true });
+      // Write then rename: a reader never sees half a file, a re-sent PUT replaces it whole.
+      const tmp = `${p}.${process.pid}.${Date.now()}.part`;
+      await writeFile(tmp, data);
+      await rename(tmp, p);
+    },
+    async get(key) {
+      try {
+        return await readFile(pathOf(key));
+      } catch (err) {
+        if (missing(err)) return null;
+        throw err;
+      }
+    },
+    async size(key) {
+      try {
+        const s = await stat(pathOf(key));
+        return s.isFile() ? s.size : null;
+      } catch (err) {
+        if (missing(err)) return null;
+        throw err;
+      }
+    },
+    async move(from, to) {
+      const dst = pathOf(to);
+      await mkdir(dirname(dst), { recursive: true });
+      try {
+        await rename(pathOf(from), dst);
+        return true;
+      } catch (err) {
+        if (missing(err)) return false;
+        throw err;
+      }
+    },
+  };
+}
