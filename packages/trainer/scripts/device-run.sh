@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole GPU-machine call: correctness first (scripts/gpu-check.sh: CUDA build, kernel tests, golden
+# tests on CUDA, compute-sanitizer), then speed (bench/gpu-bench.sh, ours beside the Hugging Face
+# baseline). The device tool brings back at most 8 files, so logs travel as one tarball.
+# Usage (repo root): HF_DIR=<folder with hf_peft_baseline.py> bash packages/trainer/scripts/device-run.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REAL_OUT=${OUT:-/tmp/device-out}
+mkdir -p "$REAL_OUT"
+W=/tmp/device-logs
+rm -rf $W && mkdir -p $W/check $W/bench
+OUT=$W/check bash scripts/gpu-check.sh
+check_rc=$?
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  OUT=$W/bench timeout "${BENCH_TIMEOUT:-300}" bash bench/gpu-bench.sh "${HF_DIR:-}"
+fi
+tar czf "$REAL_OUT/logs.tgz" -C $W . 2>/dev/null
+cp $W/check/summary.txt "$REAL_OUT/" 2>/dev/null
+cp $W/bench/trainer-*.json "$REAL_OUT/" 2>/dev/null
+exit $check_rc
