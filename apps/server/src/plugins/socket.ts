@@ -84,10 +84,14 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
   const timer = setInterval(flush, FLUSH_MS);
   timer.unref();
 
-  app.addHook("onClose", async () => {
+  // preClose, not onClose: upgraded websocket connections keep app.server.close() waiting, and
+  // Fastify runs onClose hooks only after the server has closed.
+  app.addHook("preClose", async () => {
     clearInterval(timer);
     flush();
     io.disconnectSockets(true);
+  });
+  app.addHook("onClose", async () => {
     await new Promise<void>((resolve) => io.close(() => resolve()));
     if (redis) await Promise.all([redis.pub.quit(), redis.sub.quit()]).catch(() => {});
   });
