@@ -10,8 +10,20 @@ export type Harness = { app: FastifyInstance; db: Db; env: Env; close: () => Pro
 
 export async function startHarness(overrides: Partial<Record<keyof Env, string>> = {}, clock?: Clock): Promise<Harness> {
   const database = await createTestDatabase(inject("pgAdminUrl"), inject("pgTemplate"));
-  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: database.url, ...overrides } as NodeJS.ProcessEnv);
-  const db = createDb(database.url);
+  const h = await startAppOn(database.url, overrides, clock);
+  return {
+    ...h,
+    close: async () => {
+      await h.close();
+      await database.drop();
+    },
+  };
+}
+
+/** buildApp on an existing database (a second "process" on the same data); close() leaves the database. */
+export async function startAppOn(databaseUrl: string, overrides: Partial<Record<keyof Env, string>> = {}, clock?: Clock): Promise<Harness> {
+  const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: databaseUrl, ...overrides } as NodeJS.ProcessEnv);
+  const db = createDb(databaseUrl);
   const app = await buildApp({ env, db, clock });
   await app.ready();
   return {
@@ -19,7 +31,6 @@ export async function startHarness(overrides: Partial<Record<keyof Env, string>>
     close: async () => {
       await app.close();
       await db.close();
-      await database.drop();
     },
   };
 }
