@@ -130,8 +130,8 @@ const sdkRoutes = (svc: SwanlabService, publicUrl: string | undefined): FastifyP
     const upload = scope.withTypeProvider<ZodTypeProvider>();
     upload.removeAllContentTypeParsers();
     upload.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-    upload.put("/upload/:token", { schema: { hide: true, params: z.object({ token: z.string().min(1).max(4096) }) } }, async (req, reply) => {
-      await svc.upload(req.params.token, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    upload.put("/upload", { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(4096) }) } }, async (req, reply) => {
+      await svc.upload(req.query.token, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
       return reply.status(200).header("etag", '"0"').send({});
     });
   });

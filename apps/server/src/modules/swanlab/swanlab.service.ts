@@ -344,7 +344,7 @@ export function createSwanlabService(deps: Deps) {
     return {
       urls: paths.map((p) => {
         const payload = Buffer.from(JSON.stringify({ r: runId, p, x: expires })).toString("base64url");
-        return `${baseUrl}/api/upload/${payload}.${sign(payload)}`;
+        return `${baseUrl}/api/upload?token=${payload}.${sign(payload)}`;
       }),
     };
   }
