@@ -21,17 +21,24 @@ import { createMetricsService } from "./modules/metrics/metrics.service.js";
 import { startHeartbeatReaper, type HeartbeatReaper } from "./modules/runs/heartbeat-reaper.js";
 import { registerWeb } from "./plugins/web.js";
 import { swanlabRoutes } from "./modules/swanlab/swanlab.routes.js";
+import { jobRoutes } from "./modules/jobs/jobs.routes.js";
+import { createJobsService } from "./modules/jobs/jobs.service.js";
+import { createJobsRuntime, type JobsRuntime } from "./modules/jobs/jobs.runtime.js";
+import { createJobQueue, type JobQueuePort } from "./modules/jobs/job-queue.js";
+import { queueTarget } from "@swanhouse/queue";
 
 export type Clock = { now: () => Date };
-export type AppDeps = { env: Env; db: Db; clock?: Clock };
+/** jobQueue: the fine-tune job queue; by default BullMQ on REDIS_URL, else on this database (opened lazily). */
+export type AppDeps = { env: Env; db: Db; clock?: Clock; jobQueue?: JobQueuePort };
 
 export type Services = ReturnType<typeof createServices>;
 
-function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realtime }) {
+function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realtime; jobQueue: JobQueuePort | undefined }) {
   const access = createAccessService(deps);
   const runs = createRunsService({ ...deps, access });
   const metrics = createMetricsService({ ...deps, access });
-  return { access, runs, metrics };
+  const jobs = createJobsService({ ...deps, access, runs, queue: deps.jobQueue });
+  return { access, runs, metrics, jobs };
 }
 
 declare module "fastify" {
@@ -40,6 +47,8 @@ declare module "fastify" {
     realtime: Realtime;
     deps: { env: Env; db: Db; clock: Clock };
     reaper: HeartbeatReaper;
+    /** Started by main.ts: job rows follow their queue jobs and worker heartbeats. */
+    jobsRuntime: JobsRuntime;
   }
 }
 
@@ -58,7 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app);
 
   const realtime = await registerRealtime(app, { env: deps.env, db: deps.db });
-  const services = createServices({ env: deps.env, db: deps.db, clock, realtime });
+  const jobQueue = deps.jobQueue ?? defaultJobQueue(deps);
+  const services = createServices({ env: deps.env, db: deps.db, clock, realtime, jobQueue });
   app.decorate("services", services);
   app.decorate("realtime", realtime);
   app.decorate("deps", { env: deps.env, db: deps.db, clock });
@@ -71,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(projectRoutes);
       await api.register(runRoutes);
       await api.register(metricRoutes);
+      await api.register(jobRoutes);
     },
     { prefix: "/api/v1" },
   );
@@ -79,8 +90,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const reaper = startHeartbeatReaper({ db: deps.db, env: deps.env, clock, runs: services.runs });
   app.decorate("reaper", reaper);
+  const jobsRuntime = createJobsRuntime({ jobs: services.jobs, queue: jobQueue, log: (msg, err) => app.log.warn({ err }, msg) });
+  app.decorate("jobsRuntime", jobsRuntime);
   app.addHook("onClose", async () => {
     reaper.stop();
+    await jobsRuntime.stop();
   });
   return app;
+}
+
+function defaultJobQueue(deps: AppDeps): JobQueuePort | undefined {
+  const databaseUrl = (deps.db.pool as { options?: { connectionString?: string } }).options?.connectionString;
+  if (!deps.env.REDIS_URL && !databaseUrl) return undefined;
+  return createJobQueue(queueTarget({ redisUrl: deps.env.REDIS_URL, databaseUrl }));
 }

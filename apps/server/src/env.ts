@@ -22,6 +22,10 @@ export const EnvSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().default(32 * 1024 * 1024),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** A running fine-tune job whose worker sent no heartbeat for this long is failed. */
+  JOB_WORKER_TIMEOUT_SECONDS: z.coerce.number().int().min(2).default(60),
+  /** main.ts starts a job worker (apps/worker) beside the server; 0 where workers run elsewhere (docker-compose). */
+  START_WORKER: BoolEnv.default(true),
   /** Where the built dashboard lives (served at /). */
   WEB_DIST_DIR: z.string().optional(),
 });
