@@ -45,12 +45,12 @@ __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, size_
 // --- launchers
 // partial: GRAD_NORM_BLOCKS doubles of scratch. *out = sum of squares (the caller takes the sqrt).
 inline void grad_sumsq(double* out, double* partial, const float* g, size_t n, cudaStream_t s) {
-    sumsq_partial_kernel<<<GRAD_NORM_BLOCKS, 256, 0, s>>>(partial, g, n);
-    sumsq_final_kernel<<<1, 32, 0, s>>>(out, partial, GRAD_NORM_BLOCKS);
+    LAUNCH(sumsq_partial_kernel, GRAD_NORM_BLOCKS, 256, s)(partial, g, n);
+    LAUNCH(sumsq_final_kernel, 1, 32, s)(out, partial, GRAD_NORM_BLOCKS);
 }
 inline void adamw_update(float* p, const float* g, float* m, float* v, size_t n, float lr, float b1, float b2, float eps,
                          float wd, float grad_mult, int step, cudaStream_t s) {
     double bc1 = 1.0 - std::pow((double)b1, step), bc2 = 1.0 - std::pow((double)b2, step);
-    if (n) adamw_kernel<<<elementwise_blocks(n), 256, 0, s>>>(p, g, m, v, n, lr, b1, b2, eps, wd, grad_mult, (float)bc1,
+    if (n) LAUNCH(adamw_kernel, elementwise_blocks(n), 256, s)(p, g, m, v, n, lr, b1, b2, eps, wd, grad_mult, (float)bc1,
                                                              (float)std::sqrt(bc2));
 }

@@ -237,17 +237,17 @@ template <int D>
 inline void attention_forward_d(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* len,
                                 int B, int T, int H, int KVH, cudaStream_t s) {
     dim3 grid(ceil_div(T, ATTN_WARPS), H, B);
-    attention_forward_kernel<D><<<grid, ATTN_WARPS * 32, 0, s>>>(out, lse, q, k, v, len, T, H, KVH, 1.f / sqrtf((float)D));
+    LAUNCH(attention_forward_kernel<D>, grid, ATTN_WARPS * 32, s)(out, lse, q, k, v, len, T, H, KVH, 1.f / sqrtf((float)D));
 }
 template <int D>
 inline void attention_backward_d(float* dq, float* dk, bf16* dv, float* delta, const float* dout, const bf16* out,
                                  const bf16* q, const bf16* k, const bf16* v, const float* lse, const int32_t* len,
                                  int B, int T, int H, int KVH, cudaStream_t s) {
     const float scale = 1.f / sqrtf((float)D);
-    attention_delta_kernel<<<ceil_div((long long)B * T * H, 8), 256, 0, s>>>(delta, dout, out, B, T, H, D);
-    attention_backward_dq_kernel<D><<<dim3(ceil_div(T, ATTN_WARPS), H, B), ATTN_WARPS * 32, 0, s>>>(
+    LAUNCH(attention_delta_kernel, ceil_div((long long)B * T * H, 8), 256, s)(delta, dout, out, B, T, H, D);
+    LAUNCH(attention_backward_dq_kernel<D>, dim3(ceil_div(T, ATTN_WARPS), H, B), ATTN_WARPS * 32, s)(
         dq, dout, q, k, v, lse, delta, len, T, H, KVH, scale);
-    attention_backward_dkv_kernel<D><<<dim3(ceil_div(T, ATTN_WARPS), KVH, B), ATTN_WARPS * 32, 0, s>>>(
+    LAUNCH(attention_backward_dkv_kernel<D>, dim3(ceil_div(T, ATTN_WARPS), KVH, B), ATTN_WARPS * 32, s)(
         dk, dv, dout, q, k, v, lse, delta, len, T, H, KVH, scale);
 }
 

@@ -11,5 +11,5 @@ __global__ void convert_f32_to_bf16_kernel(bf16* out, const float* in, size_t n)
 
 // --- launchers
 inline void convert_f32_to_bf16(bf16* out, const float* in, size_t n, cudaStream_t s) {
-    if (n) convert_f32_to_bf16_kernel<<<elementwise_blocks(n), 256, 0, s>>>(out, in, n);
+    if (n) LAUNCH(convert_f32_to_bf16_kernel, elementwise_blocks(n), 256, s)(out, in, n);
 }

@@ -78,16 +78,16 @@ __global__ void loss_sum_kernel(double* out, const float* losses, int M) {
 
 // --- launchers
 inline void gather_rows(bf16* out, const bf16* src, const int32_t* rows, int M, int C, cudaStream_t s) {
-    if (M > 0) gather_rows_kernel<<<M, 256, 0, s>>>(out, src, rows, M, C);
+    if (M > 0) LAUNCH(gather_rows_kernel, M, 256, s)(out, src, rows, M, C);
 }
 inline void scatter_rows(float* dst, const float* src, const int32_t* rows, int M, int C, cudaStream_t s) {
-    if (M > 0) scatter_rows_kernel<<<M, 256, 0, s>>>(dst, src, rows, M, C);
+    if (M > 0) LAUNCH(scatter_rows_kernel, M, 256, s)(dst, src, rows, M, C);
 }
 inline void cross_entropy(float* losses, bf16* dlogits, const float* logits, const int32_t* targets, int M, int V,
                           float grad_scale, cudaStream_t s) {
-    if (M > 0) cross_entropy_kernel<<<M, 256, 0, s>>>(losses, dlogits, logits, targets, V, grad_scale);
+    if (M > 0) LAUNCH(cross_entropy_kernel, M, 256, s)(losses, dlogits, logits, targets, V, grad_scale);
 }
 // *out += sum(losses[0..M)) (out is a device double, cleared by the caller once per micro-batch).
 inline void loss_sum_add(double* out, const float* losses, int M, cudaStream_t s) {
-    if (M > 0) loss_sum_kernel<<<1, 256, 0, s>>>(out, losses, M);
+    if (M > 0) LAUNCH(loss_sum_kernel, 1, 256, s)(out, losses, M);
 }

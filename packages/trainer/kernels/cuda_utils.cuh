@@ -1,8 +1,16 @@
 // Shared CUDA helpers for the trainer kernels: error-to-Status conversion (file:line), bf16 load/store,
 // warp reductions. Every kernel header includes this; nothing here allocates or keeps state.
+// TRAINER_EMU (dev/emu only): the same kernels compiled as plain C++ and run on the CPU by a fiber-based
+// emulator, so the CUDA code path can be exercised on machines without a GPU. Never set in real builds.
 #pragma once
+#ifdef TRAINER_EMU
+#include "../dev/emu/cuda_emu.h"
+#else
 #include <cuda_runtime.h>
 #include <cuda_bf16.h>
+// Kernel launch; written as a macro so the emulator can run the same launch sites.
+#define LAUNCH(kernel, grid, block, stream) kernel<<<grid, block, 0, stream>>>
+#endif
 #include <cmath>
 #include <cstdint>
 #include <string>

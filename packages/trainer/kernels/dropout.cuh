@@ -35,5 +35,5 @@ __global__ void dropout_mask_kernel(float* out, DropoutSpec d, size_t n) {
 
 // --- launchers
 inline void dropout_mask(float* out, const DropoutSpec& d, size_t n, cudaStream_t s) {
-    if (n) dropout_mask_kernel<<<elementwise_blocks(n), 256, 0, s>>>(out, d, n);
+    if (n) LAUNCH(dropout_mask_kernel, elementwise_blocks(n), 256, s)(out, d, n);
 }

@@ -14,5 +14,5 @@ __global__ void embedding_forward_kernel(float* x, const int32_t* tokens, const 
 
 // --- launchers
 inline void embedding_forward(float* x, const int32_t* tokens, const bf16* table, int N, int C, cudaStream_t s) {
-    if (N > 0) embedding_forward_kernel<<<N, 256, 0, s>>>(x, tokens, table, N, C);
+    if (N > 0) LAUNCH(embedding_forward_kernel, N, 256, s)(x, tokens, table, N, C);
 }

@@ -80,5 +80,6 @@ inline void lora_matmul(float* C, long long ldc, const TA* A, long long sam, lon
                         LoraDropWhere where, cudaStream_t s) {
     if (M <= 0 || N <= 0) return;
     dim3 grid(ceil_div(N, 64), ceil_div(M, 64));
-    lora_matmul_kernel<TA, TB><<<grid, 256, 0, s>>>(C, ldc, A, sam, sak, B, sbk, sbn, M, N, K, alpha, beta, drop, (int)where);
+    auto kern = lora_matmul_kernel<TA, TB>;
+    LAUNCH(kern, grid, 256, s)(C, ldc, A, sam, sak, B, sbk, sbn, M, N, K, alpha, beta, drop, (int)where);
 }

@@ -11,7 +11,9 @@
 // any shape, several times slower than cuBLASLt on Hopper (no wgmma, no async copies).
 #pragma once
 #include <dlfcn.h>
+#ifndef TRAINER_EMU
 #include <mma.h>
+#endif
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@
 enum MatmulOp { MATMUL_NT = 0, MATMUL_NN = 1 };
 
 // --- kernels
+#ifndef TRAINER_EMU
 #define MM_BM 64
 #define MM_BN 64
 #define MM_BK 32
@@ -102,14 +105,37 @@ __global__ void __launch_bounds__(128) matmul_kernel(float* D, const float* C, f
     }
 }
 
+#endif  // TRAINER_EMU
+
 // --- launchers
+#ifdef TRAINER_EMU
+// dev/emu: a CPU loop with the kernel's semantics (bf16 inputs, fp32 accumulation).
+inline void matmul_own(MatmulOp op, float* D, const float* C, float beta, const bf16* A, const bf16* B, int M, int N,
+                       int K, float alpha, cudaStream_t) {
+    std::vector<float> row(N);
+    for (int m = 0; m < M; m++) {
+        std::fill(row.begin(), row.end(), 0.f);
+        for (int k = 0; k < K; k++) {
+            float a = __bfloat162float(A[(size_t)m * K + k]);
+            for (int n = 0; n < N; n++)
+                row[n] += a * __bfloat162float(op == MATMUL_NT ? B[(size_t)n * K + k] : B[(size_t)k * N + n]);
+        }
+        for (int n = 0; n < N; n++) {
+            float v = alpha * row[n];
+            if (beta != 0.f) v += beta * C[(size_t)m * N + n];
+            D[(size_t)m * N + n] = v;
+        }
+    }
+}
+#else
 inline void matmul_own(MatmulOp op, float* D, const float* C, float beta, const bf16* A, const bf16* B, int M, int N,
                        int K, float alpha, cudaStream_t s) {
     if (M <= 0 || N <= 0) return;
     dim3 grid(ceil_div(N, MM_BN), ceil_div(M, MM_BM));
-    if (op == MATMUL_NT) matmul_kernel<MATMUL_NT><<<grid, 128, 0, s>>>(D, C, beta, A, B, M, N, K, alpha);
-    else matmul_kernel<MATMUL_NN><<<grid, 128, 0, s>>>(D, C, beta, A, B, M, N, K, alpha);
+    if (op == MATMUL_NT) LAUNCH(matmul_kernel<MATMUL_NT>, grid, 128, s)(D, C, beta, A, B, M, N, K, alpha);
+    else LAUNCH(matmul_kernel<MATMUL_NN>, grid, 128, s)(D, C, beta, A, B, M, N, K, alpha);
 }
+#endif
 
 // --- cuBLASLt through dlopen (ABI of cublasLt.h, CUDA 11.x-13.x)
 namespace lt {
@@ -174,6 +200,10 @@ struct MatmulEngine {
     std::string init(bool allow_lt, std::string* note) {
         const char* env = getenv("TRAINER_GEMM");
         if (!allow_lt || (env && strcmp(env, "own") == 0)) { *note = "cuBLASLt disabled (TRAINER_GEMM=own)"; return ""; }
+#ifdef TRAINER_EMU
+        *note = "CPU emulator: no cuBLASLt";
+        return "";
+#endif
         const char* names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so",
                                "/usr/local/cuda/lib64/libcublasLt.so.13", "/usr/local/cuda/lib64/libcublasLt.so"};
         for (const char* n : names) {

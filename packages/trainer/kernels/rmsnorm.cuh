@@ -39,8 +39,8 @@ __global__ void rmsnorm_backward_kernel(float* dres, const float* dout, const fl
 
 // --- launchers
 inline void rmsnorm_forward(bf16* out, float* rstd, const float* x, const bf16* w, int N, int C, float eps, cudaStream_t s) {
-    if (N > 0) rmsnorm_forward_kernel<<<ceil_div(N, 8), 256, 0, s>>>(out, rstd, x, w, N, C, eps);
+    if (N > 0) LAUNCH(rmsnorm_forward_kernel, ceil_div(N, 8), 256, s)(out, rstd, x, w, N, C, eps);
 }
 inline void rmsnorm_backward(float* dres, const float* dout, const float* x, const float* rstd, const bf16* w, int N, int C, cudaStream_t s) {
-    if (N > 0) rmsnorm_backward_kernel<<<ceil_div(N, 8), 256, 0, s>>>(dres, dout, x, rstd, w, N, C);
+    if (N > 0) LAUNCH(rmsnorm_backward_kernel, ceil_div(N, 8), 256, s)(dres, dout, x, rstd, w, N, C);
 }

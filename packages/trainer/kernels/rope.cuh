@@ -62,9 +62,9 @@ __global__ void qk_norm_rope_backward_kernel(bf16* dx, const float* dout, const 
 // --- launchers
 inline void qk_norm_rope_forward(bf16* out, bf16* raw, float* rstd, const float* x, const bf16* w, const float* cos_t,
                                  const float* sin_t, int N, int T, int nh, int D, float eps, cudaStream_t s) {
-    if (N > 0) qk_norm_rope_forward_kernel<<<ceil_div((long long)N * nh, 8), 256, 0, s>>>(out, raw, rstd, x, w, cos_t, sin_t, N, T, nh, D, eps);
+    if (N > 0) LAUNCH(qk_norm_rope_forward_kernel, ceil_div((long long)N * nh, 8), 256, s)(out, raw, rstd, x, w, cos_t, sin_t, N, T, nh, D, eps);
 }
 inline void qk_norm_rope_backward(bf16* dx, const float* dout, const bf16* raw, const float* rstd, const bf16* w, const float* cos_t,
                                   const float* sin_t, int N, int T, int nh, int D, cudaStream_t s) {
-    if (N > 0) qk_norm_rope_backward_kernel<<<ceil_div((long long)N * nh, 8), 256, 0, s>>>(dx, dout, raw, rstd, w, cos_t, sin_t, N, T, nh, D);
+    if (N > 0) LAUNCH(qk_norm_rope_backward_kernel, ceil_div((long long)N * nh, 8), 256, s)(dx, dout, raw, rstd, w, cos_t, sin_t, N, T, nh, D);
 }

@@ -27,8 +27,8 @@ __global__ void swiglu_backward_kernel(bf16* dg, bf16* du, const float* dh, cons
 
 // --- launchers
 inline void swiglu_forward(bf16* h, bf16* g_save, bf16* u_save, const float* g, const float* u, size_t n, cudaStream_t s) {
-    swiglu_forward_kernel<<<elementwise_blocks(n), 256, 0, s>>>(h, g_save, u_save, g, u, n);
+    LAUNCH(swiglu_forward_kernel, elementwise_blocks(n), 256, s)(h, g_save, u_save, g, u, n);
 }
 inline void swiglu_backward(bf16* dg, bf16* du, const float* dh, const bf16* g, const bf16* u, size_t n, cudaStream_t s) {
-    swiglu_backward_kernel<<<elementwise_blocks(n), 256, 0, s>>>(dg, du, dh, g, u, n);
+    LAUNCH(swiglu_backward_kernel, elementwise_blocks(n), 256, s)(dg, du, dh, g, u, n);
 }

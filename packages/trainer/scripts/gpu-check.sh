@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=${OUT:-$ROOT/gpu-check-out}
+OUT=${OUT:-$ROOT/build/gpu-check-out}
 mkdir -p "$OUT"
 export PATH=/usr/local/cuda/bin:$PATH
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
@@ -41,7 +41,7 @@ case "$CC" in 90) ARCH=90a ;; "") ARCH="80;90a" ;; *) ARCH=$CC ;; esac
 record "machine" INFO "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1), sm_$CC, build arch $ARCH"
 
 # --- 1. build (CUDA on, -j16); the kernel tests too, directly with nvcc if the CMake target is absent
-BUILD=$ROOT/build-gpu
+BUILD=$ROOT/build/gpu
 if run "build (cmake, CUDA, arch $ARCH)" 240 build.log bash -c \
     "cmake -S . -B '$BUILD' -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc \
      -DCMAKE_CUDA_ARCHITECTURES='$ARCH' && cmake --build '$BUILD' -j16 && grep -q '^TRAINER_CUDA_BUILT:INTERNAL=ON' '$BUILD/CMakeCache.txt'"; then
