@@ -171,6 +171,7 @@ export const MediaItem = z.object({
   path: z.string(),
   contentType: z.string().nullable(),
   size: z.number().int().nullable(),
+  caption: z.string().nullable(),
   createdAt: IsoDate,
 });
 export type MediaItem = z.infer<typeof MediaItem>;

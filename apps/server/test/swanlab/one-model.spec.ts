@@ -54,3 +54,28 @@ it("an SDK run and a /api/v1 run with the same data look the same", async () => 
   expect(b).toEqual(a);
   expect(b.metrics).toHaveLength(3);
 });
+
+it("a run the heartbeat reaper marked crashed runs again when its SDK process beats or writes", async () => {
+  const u = await createUser(h.app);
+  const login = await h.app.inject({ method: "POST", url: "/api/login/api_key", headers: { authorization: u.key } });
+  const cookie = `sid=${login.json().sid as string}`;
+  await h.app.inject({ method: "POST", url: `/api/projects/${u.username}`, headers: { cookie }, payload: { name: "reaped" } });
+  const exp = await h.app.inject({ method: "POST", url: `/api/project/${u.username}/reaped/experiment`, headers: { cookie }, payload: { name: "slow", cuid: "reaped01" } });
+  expect(exp.statusCode).toBe(201);
+  const status = async () => (await h.app.inject({ method: "GET", url: "/api/v1/runs/reaped01", headers: u.auth })).json().run.status as string;
+  const reap = () => h.db.pool.query("UPDATE runs SET status = 'crashed', finished_at = now() WHERE id = 'reaped01'");
+
+  await reap();
+  expect(await status()).toBe("crashed");
+  expect((await h.app.inject({ method: "POST", url: "/api/house/experiments/reaped01/heartbeat", headers: { cookie }, payload: { flagId: "123456" } })).statusCode).toBe(200);
+  expect(await status()).toBe("running");
+
+  await reap();
+  const write = await h.app.inject({ method: "POST", url: "/api/house/metrics", headers: { cookie }, payload: { experimentId: "reaped01", type: "scalar", metrics: [{ key: "loss", index: 0, data: 1 }] } });
+  expect(write.json()).toEqual({ accepted: 1, skipped: 0 });
+  expect(await status()).toBe("running");
+
+  // The SDK's own CRASHED is final: its heartbeat stopped before it sent the state.
+  await h.app.inject({ method: "PUT", url: `/api/project/${u.username}/reaped/runs/reaped01/state`, headers: { cookie }, payload: { state: "CRASHED", from: "sdk" } });
+  expect(await status()).toBe("crashed");
+});

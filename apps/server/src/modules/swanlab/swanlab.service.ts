@@ -104,6 +104,7 @@ export function mediaTypeOf(path: string): { ext: string; contentType: string | 
 const OBJECT_PATH = /^(media\/[a-z0-9]+\/[^/\s]+\.[A-Za-z0-9]+|[^/\s]+\/[a-z0-9]+-step\d+-[0-9a-f]+\.[A-Za-z0-9]+)$/;
 const isTextFile = (p: string) => /\.txt$/i.test(p) || p.startsWith("media/text/");
 const MEDIA_PATH_MAX = 512;
+const CAPTION_SUFFIX = ".caption.txt";
 
 // --- the service ---
 
@@ -219,8 +220,14 @@ export function createSwanlabService(deps: Deps) {
     flags.delete(cuid);
   }
 
+  /**
+   * A heartbeat only comes from a live process: a run the reaper marked crashed (no heartbeat within
+   * HEARTBEAT_TIMEOUT_SECONDS; 0.7 beats every 10 minutes) is running again. The SDK's own
+   * CRASHED/FINISHED state is sent after its heartbeat has stopped.
+   */
   async function heartbeat(actor: Actor, cuid: string) {
-    await runs.heartbeat(actor, cuid);
+    const run = await runs.heartbeat(actor, cuid);
+    if (run.status === "crashed") await runs.setStatus(cuid, "running");
   }
 
   /** Column definitions are not stored: keys and kinds come from the values (which may come first). */
@@ -236,14 +243,14 @@ export function createSwanlabService(deps: Deps) {
 
   async function ingest(actor: Actor, body: SwanlabMetricsBody, headerFlag: string | undefined) {
     const runId = body.experimentId;
-    await access.runFor(actor, runId, "write");
+    const { run } = await access.runFor(actor, runId, "write");
     if (takenOver(runId, body.flagId ?? headerFlag)) return { takenOver: true as const };
     const now = deps.clock.now().getTime();
     let skipped = 0;
     const points: MetricInput[] = [];
     const texts: TextInput[] = [];
     const logs: LogInput[] = [];
-    const media: Array<MediaRow & { staged: string | null }> = [];
+    const media: Array<MediaRow & { staged: string | null; caption: string | null }> = [];
 
     for (const raw of body.metrics) {
       if (body.type === "scalar") {
@@ -272,7 +279,7 @@ export function createSwanlabService(deps: Deps) {
           const resolved = await resolveMediaItem(runId, key, step, i, item);
           if (resolved.kind === "skip") skipped++;
           else if (resolved.kind === "text") texts.push({ key, step, index: i, text: resolved.text.slice(0, 1_000_000), ...(caption ? { caption: caption.slice(0, 10_000) } : {}), time });
-          else media.push(resolved.row);
+          else media.push({ ...resolved.row, caption: caption?.slice(0, 10_000) ?? null });
         }
       }
     }
@@ -280,10 +287,17 @@ export function createSwanlabService(deps: Deps) {
     const out = await metrics.log(actor, runId, { metrics: points, texts, logs });
     let newMedia = 0;
     if (media.length) {
-      for (const m of media) if (m.staged) await deps.storage.move(m.staged, `media/${m.path}`);
+      for (const m of media) {
+        if (m.staged) await deps.storage.move(m.staged, `media/${m.path}`);
+        // media_files has no caption column: the caption lives next to the bytes.
+        if (m.caption) await deps.storage.put(`media/${m.path}${CAPTION_SUFFIX}`, Buffer.from(m.caption, "utf8"));
+      }
       newMedia = (await withTransaction(deps.db, (q) => insertMedia(q, runId, media))).length;
     }
     const a = out.accepted;
+    // Writes from a process the reaper gave up on (0.7.0–0.7.5 send no heartbeat) bring the run back.
+    if (run.status === "crashed" && a.metrics + a.logs + a.texts + newMedia > 0) await runs.setStatus(runId, "running");
+    else if (newMedia > 0) await runs.publish(runId);
     return { takenOver: false as const, accepted: a.metrics + a.texts + a.logs + newMedia, skipped };
   }
 
@@ -365,16 +379,17 @@ export function createSwanlabService(deps: Deps) {
     await access.runFor(actor, runId, "read");
     const prefix = `${runId}/${q.key !== undefined ? `${encodeKeySegment(q.key)}/` : ""}`;
     const rows = await repo.mediaOfRun(runId, prefix);
-    const items = rows.flatMap((r) => {
+    const items: MediaItem[] = [];
+    for (const r of rows) {
       const rel = r.path.slice(runId.length + 1);
       const m = /^([^/]+)\/(\d+)-(\d+)(\.[A-Za-z0-9]+)?$/.exec(rel);
-      if (!m) return [];
-      const item: MediaItem = {
+      if (!m || (q.step !== undefined && Number(m[2]) !== q.step)) continue;
+      const caption = await deps.storage.get(`media/${r.path}${CAPTION_SUFFIX}`);
+      items.push({
         key: decodeKeySegment(m[1]!), step: Number(m[2]), index: Number(m[3]), kind: mediaTypeOf(rel).kind,
-        path: rel, contentType: r.contentType, size: r.size, createdAt: iso(r.createdAt),
-      };
-      return q.step === undefined || item.step === q.step ? [item] : [];
-    });
+        path: rel, contentType: r.contentType, size: r.size, caption: caption ? caption.toString("utf8") : null, createdAt: iso(r.createdAt),
+      });
+    }
     return items.sort((a, b) => a.key.localeCompare(b.key) || a.step - b.step || a.index - b.index);
   }
 
