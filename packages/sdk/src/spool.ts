@@ -168,7 +168,10 @@ export class Spool {
           const rec = parseLine(buf.toString("utf8", start, nl));
           const lineEnd = nl + 1;
           if (rec && (rec.t === "u" || rec.t === "f")) {
-            if (entries > 0) break outer;
+            if (entries > 0) {
+              pos += consumed;
+              break outer;
+            }
             const end = pos + lineEnd;
             return rec.t === "u" ? { kind: "update", body: rec.b, end } : { kind: "finish", state: rec.state, end };
           }
