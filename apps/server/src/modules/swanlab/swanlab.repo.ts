@@ -40,21 +40,30 @@ export async function insertMedia(q: Q, runId: string, rows: MediaRow[]): Promis
   return res.rows.map((r) => r.path);
 }
 
+type MediaFileRow = { path: string; contentType: string | null; size: number | null; createdAt: Date };
+type SeriesRow = { key: string; kind: "scalar" | "text" | "image" | "audio" | "object3d" | "other"; isSystem: boolean; lastStep: number | null };
+type ProjectRow = { id: string; name: string; visibility: "private" | "public"; createdAt: Date };
+const mediaSelect = { path: true, contentType: true, size: true, createdAt: true } as const;
+const projectSelect = { id: true, name: true, visibility: true, createdAt: true } as const;
+
 export function createSwanlabRepo(db: Pick<Db, "prisma" | "pool">) {
   const { prisma } = db;
   return {
-    mediaExists: async (path: string) => (await prisma.mediaFile.count({ where: { path } })) > 0,
-    mediaByPath: (path: string) => prisma.mediaFile.findUnique({ where: { path } }),
-    mediaOfRun: (runId: string, pathPrefix: string) =>
-      prisma.mediaFile.findMany({ where: { runId, path: { startsWith: pathPrefix } }, orderBy: [{ path: "asc" }] }),
-    series: (runId: string) => prisma.metricSeries.findMany({ where: { runId }, orderBy: { key: "asc" } }),
+    mediaExists: async (path: string): Promise<boolean> => (await prisma.mediaFile.count({ where: { path } })) > 0,
+    mediaByPath: (path: string): Promise<MediaFileRow | null> => prisma.mediaFile.findUnique({ where: { path }, select: mediaSelect }),
+    mediaOfRun: (runId: string, pathPrefix: string): Promise<MediaFileRow[]> =>
+      prisma.mediaFile.findMany({ where: { runId, path: { startsWith: pathPrefix } }, orderBy: [{ path: "asc" }], select: mediaSelect }),
+    series: (runId: string): Promise<SeriesRow[]> =>
+      prisma.metricSeries.findMany({ where: { runId }, orderBy: { key: "asc" }, select: { key: true, kind: true, isSystem: true, lastStep: true } }),
     async lastLogSeq(runId: string): Promise<number | null> {
       const { rows } = await db.pool.query<{ m: string | null }>("SELECT max(seq)::text AS m FROM log_lines WHERE run_id = $1", [runId]);
       return rows[0]?.m ? Number(rows[0].m) : null;
     },
-    runCount: (projectId: string) => prisma.run.count({ where: { projectId } }),
-    project: (workspaceId: string, name: string) => prisma.project.findUnique({ where: { workspaceId_name: { workspaceId, name } } }),
-    createProject: (data: { id: string; workspaceId: string; name: string; visibility: "private" | "public" }) => prisma.project.create({ data }),
+    runCount: (projectId: string): Promise<number> => prisma.run.count({ where: { projectId } }),
+    project: (workspaceId: string, name: string): Promise<ProjectRow | null> =>
+      prisma.project.findUnique({ where: { workspaceId_name: { workspaceId, name } }, select: projectSelect }),
+    createProject: (data: { id: string; workspaceId: string; name: string; visibility: "private" | "public" }): Promise<ProjectRow> =>
+      prisma.project.create({ data, select: projectSelect }),
   };
 }
 export type SwanlabRepo = ReturnType<typeof createSwanlabRepo>;
