@@ -79,3 +79,10 @@ it("a run the heartbeat reaper marked crashed runs again when its SDK process be
   await h.app.inject({ method: "PUT", url: `/api/project/${u.username}/reaped/runs/reaped01/state`, headers: { cookie }, payload: { state: "CRASHED", from: "sdk" } });
   expect(await status()).toBe("crashed");
 });
+
+it("the SDK routes appear in the OpenAPI document", async () => {
+  const res = await h.app.inject({ method: "GET", url: "/api/openapi.json" });
+  expect(res.statusCode).toBe(200);
+  const paths = Object.keys(res.json().paths as object);
+  expect(paths).toEqual(expect.arrayContaining(["/api/login/api_key", "/api/house/metrics", "/api/project/{username}/{project}/experiment", "/api/v1/runs/{id}/media"]));
+});
