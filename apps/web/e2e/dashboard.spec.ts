@@ -1,0 +1,127 @@
+// The smoke flow, at desktop size and on a phone: sign up → API key → open a run page → log through the
+// REST API → the chart's data shows the points within 1 s → a Text prediction appears → the socket drops
+// and comes back without duplicated or missing points → two runs compared on the project page → a
+// public project read logged out. Screenshots go to apps/web/test-results/.
+import { expect, test } from "@playwright/test";
+import { base, points, rest, shot, timeLiveLog, waitForChart, waitLive } from "./helpers.js";
+
+test("sign up, key, live run page, texts, reconnect, compare", async ({ page, browser }, info) => {
+  const phone = info.project.name === "phone";
+  const username = `u${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
+  const project = "e2e-proj";
+
+  // --- sign up
+  await page.goto(`${base()}/signup`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("a-long-password");
+  await shot(page, "01-signup", info.project.name);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(new RegExp(`/${username}$`));
+  await expect(page.getByRole("heading", { name: username })).toBeVisible();
+  if (phone) {
+    // Collapsed navigation: the menu button opens it.
+    await expect(page.getByRole("link", { name: "Settings" })).toBeHidden();
+    await page.getByRole("button", { name: "Menu" }).click();
+    await expect(page.getByRole("link", { name: "Settings" })).toBeVisible();
+    await shot(page, "02-nav-open", info.project.name);
+  }
+
+  // --- API key, shown once, and the CLI login command for this server
+  await page.goto(`${base()}/settings`);
+  await expect(page.getByTestId("login-command")).toHaveText(`swanlab login --host ${base()}`);
+  await page.getByLabel("Key name").fill("e2e");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("new-key-value").textContent())!.trim();
+  expect(key).toMatch(/^[A-Za-z0-9]{21}$/);
+  await expect(page.getByTestId("api-key-row")).toHaveCount(1);
+  await shot(page, "03-settings-key", info.project.name);
+
+  // --- a run exists; its page is open before anything is logged
+  const { run } = await rest<{ run: { id: string } }>(key, "POST", "/runs", { project, name: "run-a", config: { lr: 0.001, model: { name: "qwen3-0.6b", rank: 8 } }, tags: ["e2e"] });
+  await rest(key, "PATCH", `/runs/${run.id}`, { metadata: { hardware: { cpu: "test-cpu", gpu: "none" }, python: "3.12" }, requirements: "swanlab==0.6\ntorch==2.5\n" });
+  await page.goto(`${base()}/${username}/${project}/runs/${run.id}`);
+  await expect(page.getByTestId("no-metrics")).toBeVisible();
+  await expect(page.getByTestId("status-badge")).toHaveAttribute("data-status", "running");
+  await waitLive(page);
+
+  // --- logged through REST: the chart's data shows the points within 1 s (timed on the page's clock)
+  let ms = await timeLiveLog(page, key, run.id, { metrics: points("train/loss", 0, 50) }, { key: "train/loss", runName: "run-a", n: 50, lastStep: 49 });
+  console.log(`[${info.project.name}] first points in the chart's data after ${ms.toFixed(0)} ms`);
+  expect(ms, "first points drawn").toBeLessThan(1000);
+  let t0 = Date.now();
+  ms = await timeLiveLog(page, key, run.id, { metrics: [...points("train/loss", 50, 100), ...points("train/lr", 0, 100, () => 1e-4)] }, { key: "train/loss", runName: "run-a", n: 100, lastStep: 99 });
+  console.log(`[${info.project.name}] appended points in the chart's data after ${ms.toFixed(0)} ms`);
+  expect(ms, "appended points drawn").toBeLessThan(1000);
+  await waitForChart(page, "train/lr", (s) => s[0]?.n === 100, t0);
+  const drawn = await page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/loss")?.series[0]?.steps.length);
+  expect(drawn).toBe(100);
+
+  // --- a Text prediction appears, whitespace kept
+  const prediction = "Q: 2+2?\n  A: 4\n\tdone";
+  await rest(key, "POST", `/runs/${run.id}/log`, { texts: [{ key: "eval/predictions", step: 100, text: prediction, caption: "sample 0" }] });
+  const item = page.getByTestId("text-item").first();
+  await expect(item).toBeVisible({ timeout: 3000 });
+  expect(await item.locator("pre").evaluate((el) => el.textContent)).toBe(prediction);
+  await expect(item.locator(".caption")).toHaveText("sample 0");
+  await shot(page, "04-run-charts", info.project.name);
+
+  // --- the socket drops: banner, reconnect, resubscribe, refetch; points logged meanwhile arrive once
+  await page.evaluate(() => window.__swanhouseSocket!.simulateDrop());
+  await expect(page.getByTestId("connection-banner")).toBeVisible();
+  await rest(key, "POST", `/runs/${run.id}/log`, { metrics: points("train/loss", 100, 150) });
+  await expect(page.getByTestId("connection-banner")).toBeHidden({ timeout: 10_000 });
+  await waitForChart(page, "train/loss", (s) => s[0]?.n === 150 && s[0]?.lastStep === 149, Date.now());
+  const steps = await page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/loss")!.series[0]!.steps);
+  expect(steps).toEqual(Array.from({ length: 150 }, (_, i) => i));
+
+  // --- overview and logs
+  await page.getByRole("tab", { name: "Overview" }).click();
+  await expect(page.getByTestId("config-table")).toContainText("model.rank");
+  await expect(page.getByTestId("metadata-table")).toContainText("test-cpu");
+  await expect(page.locator(".requirements")).toContainText("torch==2.5");
+  await shot(page, "05-run-overview", info.project.name);
+  await page.getByRole("tab", { name: "Logs" }).click();
+  await rest(key, "POST", `/runs/${run.id}/log`, { logs: [{ message: "epoch 1 done" }, { level: "error", message: "oops" }] });
+  await expect(page.getByTestId("logs")).toContainText("epoch 1 done");
+
+  // --- a second run, then both compared on the project page
+  const { run: runB } = await rest<{ run: { id: string } }>(key, "POST", "/runs", { project, name: "run-b", tags: ["baseline"] });
+  await rest(key, "POST", `/runs/${runB.id}/log`, { metrics: points("train/loss", 0, 80, (s) => 2 / (s + 1)) });
+  await rest(key, "POST", `/runs/${run.id}/finish`, { state: "finished" });
+  await page.goto(`${base()}/${username}/${project}`);
+  await expect(page.getByTestId("run-row")).toHaveCount(2);
+  await waitForChart(page, "train/loss", (s) => s.length === 2 && s.some((x) => x.name === "run-a" && x.n === 150) && s.some((x) => x.name === "run-b" && x.n === 80), Date.now());
+  // Live on the project page too.
+  await waitLive(page);
+  t0 = Date.now();
+  await rest(key, "POST", `/runs/${runB.id}/log`, { metrics: points("train/loss", 80, 90) });
+  await waitForChart(page, "train/loss", (s) => s.some((x) => x.name === "run-b" && x.n === 90), t0);
+  await shot(page, "06-project-compare", info.project.name);
+  // Unpick run-a: one line left; filter by status.
+  await page.getByLabel("Compare run-a").uncheck();
+  await waitForChart(page, "train/loss", (s) => s.length === 1 && s[0]!.name === "run-b", Date.now());
+  await page.getByLabel("Status filter").selectOption("finished");
+  await expect(page.getByTestId("run-row")).toHaveCount(1);
+  await expect(page.getByTestId("run-row").first()).toContainText("run-a");
+  if (phone) {
+    await expect(page.locator(".runs-table thead")).toBeHidden(); // rows are cards
+    const widths = await page.locator(".chart-card").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+    for (const w of widths) expect(w).toBeGreaterThan(330); // one chart per row
+  }
+
+  // --- an empty project shows how to log; a public project is readable logged out
+  await rest(key, "POST", `/workspaces/${username}/projects`, { name: "empty-proj", visibility: "public" });
+  await page.goto(`${base()}/${username}/empty-proj`);
+  await expect(page.getByTestId("how-to-log")).toContainText(`swanlab login --host ${base()}`);
+  await shot(page, "07-empty-project", info.project.name);
+  await rest(key, "PATCH", `/projects/${username}/${project}`, { visibility: "public" });
+  const anon = await browser.newContext(phone ? { viewport: { width: 390, height: 844 } } : {});
+  const anonPage = await anon.newPage();
+  await anonPage.goto(`${base()}/${username}/${project}`);
+  await expect(anonPage.getByTestId("run-row")).toHaveCount(2);
+  await expect(anonPage.locator('a[href="/login"]')).toBeAttached(); // logged out, read-only
+  await expect(anonPage.getByLabel("Compare run-a")).toBeVisible();
+  await waitForChart(anonPage, "train/loss", (s) => s.length > 0 && s.every((x) => x.n > 0), Date.now());
+  await shot(anonPage, "08-public-logged-out", info.project.name);
+  await anon.close();
+});

@@ -1,0 +1,43 @@
+// Accounts: who am I (null when logged out), sign up, log in, log out.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { MeResponse, OkResponse, UserResponse, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
+import { api, ApiRequestError } from "../../api/http.js";
+
+export function useMe() {
+  return useQuery({
+    queryKey: ["me"],
+    queryFn: async () => {
+      try {
+        return await api(MeResponse, "/auth/me");
+      } catch (err) {
+        if (err instanceof ApiRequestError && err.status === 401) return null;
+        throw err;
+      }
+    },
+    staleTime: 60_000,
+  });
+}
+
+export function useLogin() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: LoginBody) => api(UserResponse, "/auth/login", { method: "POST", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["me"] }),
+  });
+}
+
+export function useRegister() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: RegisterBody) => api(UserResponse, "/auth/register", { method: "POST", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["me"] }),
+  });
+}
+
+export function useLogout() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: () => api(OkResponse, "/auth/logout", { method: "POST" }),
+    onSuccess: () => qc.clear(),
+  });
+}

@@ -1,0 +1,59 @@
+// Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs.
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { ListRunsResponse, LogsResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
+import { api, enc, qs } from "../../api/http.js";
+
+export type RunFilters = { name?: string; status?: RunStatus; tag?: string; sort: "createdAt" | "name" | "status" | "lastHeartbeatAt"; order: "asc" | "desc" };
+
+export const runsKey = (ws: string, p: string) => ["runs", ws, p] as const;
+
+export const useRuns = (ws: string, p: string, f: RunFilters) =>
+  useQuery({
+    queryKey: [...runsKey(ws, p), f],
+    queryFn: () => api(ListRunsResponse, `/projects/${enc(ws)}/${enc(p)}/runs${qs({ ...f, limit: 200 })}`),
+    placeholderData: keepPreviousData,
+  });
+
+/** Every run of the project, oldest first: the order that gives each run its stable colour. */
+export const useAllRunIds = (ws: string, p: string) =>
+  useQuery({
+    queryKey: [...runsKey(ws, p), "ids"],
+    queryFn: async () => (await api(ListRunsResponse, `/projects/${enc(ws)}/${enc(p)}/runs${qs({ sort: "createdAt", order: "asc", limit: 500 })}`)).runs.map((r) => r.id),
+  });
+
+export const runKey = (id: string) => ["run", id] as const;
+export const useRun = (id: string) => useQuery({ queryKey: runKey(id), queryFn: () => api(RunDetailResponse, `/runs/${enc(id)}`), retry: false });
+
+export const textsKey = (runId: string, key: string) => ["texts", runId, key] as const;
+export const useTexts = (runId: string, key: string, step: number | undefined) =>
+  useQuery({
+    queryKey: [...textsKey(runId, key), step ?? "latest"],
+    queryFn: () => api(TextsResponse, `/runs/${enc(runId)}/texts${qs({ key, step })}`),
+    placeholderData: keepPreviousData,
+  });
+
+export const logsKey = (runId: string) => ["logs", runId] as const;
+const MAX_LOG_PAGES = 20;
+export const useLogs = (runId: string) =>
+  useQuery({
+    queryKey: logsKey(runId),
+    queryFn: async (): Promise<LogLine[]> => {
+      const out: LogLine[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < MAX_LOG_PAGES; page++) {
+        const res: LogsResponse = await api(LogsResponse, `/runs/${enc(runId)}/logs${qs({ limit: 500, cursor })}`);
+        out.push(...res.logs);
+        cursor = res.nextCursor;
+        if (!cursor) break;
+      }
+      return out;
+    },
+  });
+
+/** Live log lines merged into the cached list by seq (a refetch and a push may overlap). */
+export function mergeLogs(cur: readonly LogLine[] | undefined, add: readonly LogLine[]): LogLine[] {
+  const seen = new Set((cur ?? []).map((l) => l.seq));
+  const next = (cur ?? []).slice();
+  for (const l of add) if (!seen.has(l.seq)) next.push(l);
+  return next.sort((a, b) => a.seq - b.seq);
+}

@@ -1,0 +1,67 @@
+// Settings: API keys (create → shown once with a copy button, list, revoke) and the CLI login command.
+import { useState, type FormEvent } from "react";
+import { useApiKeys, useCreateApiKey, useRevokeApiKey } from "../../features/api-keys/api.js";
+import { CodeBlock, CopyButton, ErrorNote, fmtAgo, fmtTime } from "../../components/ui.js";
+
+export function SettingsPage() {
+  const keys = useApiKeys();
+  const create = useCreateApiKey();
+  const revoke = useRevokeApiKey();
+  const [name, setName] = useState("");
+  const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate(name.trim(), { onSuccess: (r) => { setCreated({ name: r.apiKey.name, key: r.key }); setName(""); } });
+  };
+  const host = window.location.origin;
+  return (
+    <div className="page narrow">
+      <h1>Settings</h1>
+      <section className="card">
+        <h2>Log in from the command line</h2>
+        <p className="muted">Install the SwanLab SDK (<code>pip install swanlab</code>), then run this and paste an API key:</p>
+        <CodeBlock code={`swanlab login --host ${host}`} testId="login-command" />
+      </section>
+      <section className="card">
+        <h2>API keys</h2>
+        <form className="row" onSubmit={submit}>
+          <input aria-label="Key name" placeholder="Key name, e.g. laptop" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+          <button className="btn primary" type="submit" disabled={create.isPending}>Create key</button>
+        </form>
+        <ErrorNote error={create.error} />
+        {created && (
+          <div className="notice" data-testid="new-key">
+            <p>
+              <strong>{created.name}</strong>: copy this key now, it will not be shown again.
+            </p>
+            <div className="row">
+              <code className="secret" data-testid="new-key-value">{created.key}</code>
+              <CopyButton text={created.key} />
+            </div>
+          </div>
+        )}
+        <table className="table cards">
+          <thead>
+            <tr><th>Name</th><th>Key</th><th>Created</th><th>Last used</th><th /></tr>
+          </thead>
+          <tbody>
+            {keys.data?.apiKeys.map((k) => (
+              <tr key={k.id} data-testid="api-key-row">
+                <td data-label="Name">{k.name}</td>
+                <td data-label="Key"><code>{k.prefix}…</code></td>
+                <td data-label="Created">{fmtTime(k.createdAt)}</td>
+                <td data-label="Last used">{fmtAgo(k.lastUsedAt)}</td>
+                <td>
+                  <button className="btn small danger" onClick={() => confirm(`Revoke the key "${k.name}"? Programs using it will stop working.`) && revoke.mutate(k.id)}>Revoke</button>
+                </td>
+              </tr>
+            ))}
+            {keys.data?.apiKeys.length === 0 && (
+              <tr><td colSpan={5} className="muted">No API keys yet.</td></tr>
+            )}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}
