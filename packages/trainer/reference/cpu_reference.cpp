@@ -7,6 +7,11 @@
 #include <cstring>
 #include <vector>
 #include "backend.h"
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_thread_num() { return 0; }
+#endif
 #include "config.h"
 #include "lora.h"
 #include "safetensors.h"
@@ -17,33 +22,46 @@ namespace {
 // matmuls (row-major). nt = threads. Weights are PyTorch Linear layout (out, in).
 
 // out (N, M) (+)= a (N, K) . b (M, K)^T        : Linear forward
+// Blocked over rows of b so a block of weights is read from memory once for all N rows (the lm_head is big).
 void mm_nt(float* out, const float* a, const float* b, int N, int M, int K, bool acc, int nt) {
-#pragma omp parallel for collapse(2) num_threads(nt) schedule(static)
-    for (int n = 0; n < N; n++)
-        for (int m = 0; m < M; m++) {
-            const float* x = a + (size_t)n * K;
-            const float* w = b + (size_t)m * K;
-            float s = 0.0f;
+    const int MB = 16;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int m0 = 0; m0 < M; m0 += MB)
+        for (int n = 0; n < N; n++)
+            for (int m = m0; m < std::min(M, m0 + MB); m++) {
+                const float* x = a + (size_t)n * K;
+                const float* w = b + (size_t)m * K;
+                float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-            for (int k = 0; k < K; k++) s += x[k] * w[k];
-            float* o = out + (size_t)n * M + m;
-            *o = acc ? *o + s : s;
-        }
+                for (int k = 0; k < K; k++) s += x[k] * w[k];
+                float* o = out + (size_t)n * M + m;
+                *o = acc ? *o + s : s;
+            }
 }
 
 // out (N, K) (+)= a (N, M) . b (M, K)          : input gradient of a Linear
+// Each thread sums over its own range of m into a private (N, K) buffer, so b is streamed once.
 void mm_nn(float* out, const float* a, const float* b, int N, int M, int K, bool acc, int nt) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int n = 0; n < N; n++) {
-        float* o = out + (size_t)n * K;
-        if (!acc) std::fill(o, o + K, 0.0f);
-        for (int m = 0; m < M; m++) {
-            float s = a[(size_t)n * M + m];
-            if (s == 0.0f) continue;
-            const float* w = b + (size_t)m * K;
-            for (int k = 0; k < K; k++) o[k] += s * w[k];
-        }
+    if (!acc) std::fill(out, out + (size_t)N * K, 0.0f);
+    std::vector<std::vector<float>> part(nt, std::vector<float>((size_t)N * K, 0.0f));
+#pragma omp parallel num_threads(nt)
+    {
+        float* p = part[omp_get_thread_num()].data();
+#pragma omp for schedule(static)
+        for (int m0 = 0; m0 < M; m0 += 64)
+            for (int n = 0; n < N; n++) {
+                float* o = p + (size_t)n * K;
+                for (int m = m0; m < std::min(M, m0 + 64); m++) {
+                    float s = a[(size_t)n * M + m];
+                    if (s == 0.0f) continue;
+                    const float* w = b + (size_t)m * K;
+#pragma omp simd
+                    for (int k = 0; k < K; k++) o[k] += s * w[k];
+                }
+            }
     }
+    for (auto& q : part)   // fixed order: the result does not depend on thread timing
+        for (size_t i = 0; i < q.size(); i++) out[i] += q[i];
 }
 
 // out (M, K) += scale * a (N, M)^T . b (N, K)    : weight gradient of a Linear (LoRA only)
@@ -217,10 +235,11 @@ public:
             float* r = &lg[(size_t)i * V];
             float mx = *std::max_element(r, r + V);
             double se = 0.0;
-            for (int j = 0; j < V; j++) se += std::exp((double)r[j] - mx);
+            for (int j = 0; j < V; j++) se += std::exp(r[j] - mx);   // float exp, double sum
             double lse = mx + std::log(se);
             total += lse - r[tg[i]];
-            for (int j = 0; j < V; j++) r[j] = (float)(std::exp((double)r[j] - lse)) * grad_scale;
+            float flse = (float)lse;
+            for (int j = 0; j < V; j++) r[j] = std::exp(r[j] - flse) * grad_scale;
             r[tg[i]] -= grad_scale;
         }
         *loss_sum = total;

@@ -214,7 +214,7 @@ std::string checkpoint_save(const std::string& dir, const LoraLayout& L, const L
     if (!(e = safetensors_write(dir + "/optimizer.safetensors", ts)).empty()) return e;
     Json j = Json::object();
     j.set("step", st.step); j.set("epoch", st.epoch); j.set("total_steps", st.total_steps);
-    j.set("seed", std::to_string(st.seed)); j.set("rng_counter", std::to_string(st.rng_counter));
+    j.set("seed", std::to_string(st.seed)); j.set("optimizer_steps", std::to_string(st.optimizer_steps));
     j.set("lora_param_count", (int64_t)L.total);
     return write_text(dir + "/trainer_state.json", j.dump(2) + "\n");
 }
@@ -238,6 +238,6 @@ std::string checkpoint_load(const std::string& dir, const LoraLayout& L, float* 
     if (const Json* x = j.find("epoch")) st->epoch = x->inum;
     if (const Json* x = j.find("total_steps")) st->total_steps = x->inum;
     if (const Json* x = j.find("seed"); x && x->is_str()) st->seed = std::stoull(x->str);
-    if (const Json* x = j.find("rng_counter"); x && x->is_str()) st->rng_counter = std::stoull(x->str);
+    if (const Json* x = j.find("optimizer_steps"); x && x->is_str()) st->optimizer_steps = std::stoull(x->str);
     return "";
 }

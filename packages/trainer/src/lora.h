@@ -43,7 +43,7 @@ std::string lora_read_peft_config(const std::string& dir, LoraConfig* lc);
 std::string lora_load_peft(const std::string& dir, const LoraLayout& L, float* params);
 
 // Training checkpoint: the adapter (PEFT) + optimizer.safetensors (m, v) + trainer_state.json.
-struct TrainerState { int64_t step = 0; int64_t epoch = 0; uint64_t seed = 0; uint64_t rng_counter = 0; int64_t total_steps = 0; };
+struct TrainerState { int64_t step = 0; int64_t epoch = 0; uint64_t seed = 0; uint64_t optimizer_steps = 0; int64_t total_steps = 0; };
 std::string checkpoint_save(const std::string& dir, const LoraLayout& L, const LoraConfig& lc, const float* params,
                             const float* m, const float* v, const TrainerState& st, const std::string& base_model);
 std::string checkpoint_load(const std::string& dir, const LoraLayout& L, float* params, float* m, float* v, TrainerState* st);

@@ -1,0 +1,36 @@
+// The three commands of qwen3-lora: train (loop, schedule, clipping, checkpoints, eval generation),
+// generate (greedy answers for a data file with a saved adapter) and init-random (a random model dir).
+// Each returns a Status; events go to stdout through log.h, and main turns a failure into an error event.
+#pragma once
+#include <cstdint>
+#include <string>
+#include "backend.h"
+#include "qwen3_config.h"
+
+struct TrainOptions {
+    std::string model, data, eval, out, init_adapter, resume, weights_file;
+    std::string device = "cpu", schedule = "linear";
+    double lr = 1e-4;
+    int epochs = 2, micro_batch = 4, accum = 4, max_len = 384, save_every = 0, threads = 2;
+    int64_t max_steps = -1;
+    int eval_limit = -1, max_new_tokens = 16;
+    uint64_t seed = 42;
+    bool recompute = false, shuffle = true;
+    LoraConfig lora;
+};
+
+struct GenerateCmdOptions {
+    std::string model, adapter, data, device = "cpu", weights_file;
+    int micro_batch = 8, max_new_tokens = 16, limit = -1, threads = 2;
+};
+
+struct InitRandomOptions {
+    std::string config = "tiny", out, dtype = "bf16";
+    float init_scale = 1.0f;   // linear weights N(0, init_scale^2 / fan_in)
+    float embed_scale = 1.0f;  // embedding N(0, embed_scale^2 / hidden); tied lm_head logits scale with it
+    uint64_t seed = 0;
+};
+
+Status run_train(const TrainOptions& o);
+Status run_generate(const GenerateCmdOptions& o);
+Status run_init_random(const InitRandomOptions& o);
