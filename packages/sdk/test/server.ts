@@ -7,8 +7,6 @@ import path from "node:path";
 import { inject } from "vitest";
 import { createTestDatabase } from "@swanhouse/testkit";
 import { createDb } from "@swanhouse/db";
-import { buildApp } from "../../../apps/server/src/app.js";
-import { parseEnv } from "../../../apps/server/src/env.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const SDK_DIR = path.resolve(import.meta.dirname, "..");
@@ -26,7 +24,23 @@ export async function freePort(): Promise<number> {
 
 export type TestServer = { url: string; close: () => Promise<void> };
 
+type ServerModules = {
+  buildApp: (deps: { env: unknown; db: unknown }) => Promise<{ listen: (o: object) => Promise<string>; server: net.Server; close: () => Promise<void> }>;
+  parseEnv: (source: NodeJS.ProcessEnv) => unknown;
+};
+
+/**
+ * The server's own buildApp, loaded from its sources by a computed path: the SDK never compiles against
+ * server code (its typecheck stays independent), the tests still run the real thing.
+ */
+async function serverModules(): Promise<ServerModules> {
+  const src = path.join(ROOT, "apps/server/src");
+  const [app, env] = await Promise.all([import(path.join(src, "app.ts")), import(path.join(src, "env.ts"))]);
+  return { buildApp: app.buildApp, parseEnv: env.parseEnv };
+}
+
 export async function startInProcess(): Promise<TestServer> {
+  const { buildApp, parseEnv } = await serverModules();
   const database = await createTestDatabase(inject("pgAdminUrl"), inject("pgTemplate"));
   const env = parseEnv({ NODE_ENV: "test", LOG_LEVEL: "silent", DATABASE_URL: database.url } as NodeJS.ProcessEnv);
   const db = createDb(database.url);
