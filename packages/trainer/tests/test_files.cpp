@@ -1,1 +1,175 @@
-int main(){return 0;}
+// File-format tests (CPU only): JSON, safetensors (F32/BF16/F16 conversions, write/read round trip),
+// config.json (both rope_theta places, non-Qwen3 rejected), .qld and JSONL datasets, LoRA layout/init,
+// PEFT adapter and checkpoint round trips. Usage: test_files GOLDEN_DIR
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <unistd.h>
+#include "config.h"
+#include "dataset.h"
+#include "json.h"
+#include "lora.h"
+#include "safetensors.h"
+
+static int g_fail = 0;
+#define EXPECT(cond, what)                                                                    \
+    do {                                                                                      \
+        bool _ok = (cond);                                                                    \
+        std::printf("%-4s %s\n", _ok ? "ok" : "FAIL", what);                                  \
+        if (!_ok) g_fail++;                                                                   \
+    } while (0)
+
+static void write(const std::string& p, const std::string& s) { std::ofstream(p) << s; }
+
+int main(int argc, char** argv) {
+    if (argc < 2) { std::printf("usage: test_files GOLDEN_DIR\n"); return 2; }
+    std::string gdir = argv[1];
+    std::string tmp = "/tmp/qwen3_lora_test_files_" + std::to_string(::getpid());
+    make_dirs(tmp);
+
+    // --- JSON
+    {
+        Json j;
+        EXPECT(json_parse("{\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"], \"b\": {}}", &j).empty(), "json parses nested values");
+        EXPECT(j.find("a")->arr[0].is_int && j.find("a")->arr[0].inum == 1 && j.find("a")->arr[1].num == -2500.0, "json numbers");
+        EXPECT(j.find("a")->arr[4].str == "x\xc3\xa9\xf0\x9f\x98\x80\n", "json \\u escapes incl. surrogate pairs to UTF-8");
+        Json k;
+        EXPECT(json_parse(j.dump(), &k).empty() && k.dump() == j.dump(), "json dump/parse round trip");
+        EXPECT(!json_parse("{\"a\": }", &k).empty() && !json_parse("[1, 2", &k).empty() && !json_parse("1 2", &k).empty(), "json rejects malformed text");
+    }
+
+    // --- dtype conversions
+    EXPECT(bf16_to_f32(f32_to_bf16(1.0f)) == 1.0f && bf16_to_f32(0x3f80) == 1.0f, "bf16 1.0");
+    {
+        float x = 1.0f + 1.0f / 256.0f;   // exactly halfway between two bf16 values: round to even (1.0)
+        float y = 1.0f + 3.0f / 256.0f;   // halfway: rounds up to 1 + 4/256
+        EXPECT(bf16_to_f32(f32_to_bf16(x)) == 1.0f && bf16_to_f32(f32_to_bf16(y)) == 1.0f + 4.0f / 256.0f, "bf16 round to nearest even");
+    }
+    EXPECT(f16_to_f32(0x3c00) == 1.0f && f16_to_f32(0xc000) == -2.0f && f16_to_f32(0x0001) == std::ldexp(1.0f, -24) &&
+           std::isinf(f16_to_f32(0x7c00)), "f16 normal, subnormal, inf");
+
+    // --- safetensors round trip and errors
+    {
+        std::map<std::string, Tensor> ts;
+        Tensor a; a.shape = {2, 3}; a.data = {1, 2, 3, 4, 5, -6.5f};
+        Tensor b; b.shape = {1}; b.data = {0.1f};
+        ts["w.a"] = a; ts["w.b"] = b;
+        EXPECT(safetensors_write(tmp + "/t.safetensors", ts).empty(), "safetensors write F32");
+        WeightSet ws;
+        EXPECT(safetensors_read(tmp + "/t.safetensors", &ws).empty() && ws.find("w.a")->data == a.data &&
+               ws.find("w.a")->shape == a.shape && ws.find("w.b")->data == b.data, "safetensors read back equal");
+        const Tensor* t;
+        std::string e = ws.get("w.a", {3, 2}, &t);
+        EXPECT(e.find("w.a") != std::string::npos && e.find("[2, 3]") != std::string::npos, "shape mismatch error names tensor and shapes");
+        EXPECT(safetensors_write_bf16(tmp + "/b.safetensors", ts).empty(), "safetensors write BF16");
+        WeightSet wb;
+        EXPECT(safetensors_read(tmp + "/b.safetensors", &wb).empty() && wb.find("w.a")->src_dtype == "BF16" &&
+               wb.find("w.b")->data[0] == bf16_to_f32(f32_to_bf16(0.1f)), "BF16 file reads as rounded fp32");
+        write(tmp + "/bad.safetensors", "garbage");
+        EXPECT(!safetensors_read(tmp + "/bad.safetensors", &ws).empty(), "a non-safetensors file is an error");
+        // sharded directory: index.json + two shards
+        make_dirs(tmp + "/sharded");
+        std::map<std::string, Tensor> s1{{"x", a}}, s2{{"y", b}};
+        safetensors_write(tmp + "/sharded/model-00001-of-00002.safetensors", s1);
+        safetensors_write(tmp + "/sharded/model-00002-of-00002.safetensors", s2);
+        write(tmp + "/sharded/model.safetensors.index.json",
+              "{\"metadata\": {}, \"weight_map\": {\"x\": \"model-00001-of-00002.safetensors\", \"y\": \"model-00002-of-00002.safetensors\"}}");
+        WeightSet sh;
+        EXPECT(safetensors_read_model(tmp + "/sharded", &sh).empty() && sh.find("x") && sh.find("y"), "sharded model via index.json");
+    }
+
+    // --- config.json
+    {
+        Qwen3Config c;
+        EXPECT(qwen3_config_read(gdir + "/tiny_hd128/config.json", &c).empty() && c.head_dim == 128 && c.hidden_size == 256 &&
+               c.rope_theta == 1e6 && c.tie_word_embeddings && c.num_key_value_heads == 2, "config with rope_parameters (transformers 5)");
+        write(tmp + "/config.json", "{\"model_type\": \"qwen3\", \"vocab_size\": 10, \"hidden_size\": 8, \"intermediate_size\": 16,"
+              " \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"num_key_value_heads\": 1, \"head_dim\": 4, \"rope_theta\": 5000,"
+              " \"tie_word_embeddings\": false}");
+        EXPECT(qwen3_config_read(tmp, &c).empty() && c.rope_theta == 5000 && !c.tie_word_embeddings, "config with top-level rope_theta (transformers 4)");
+        EXPECT(qwen3_weight_specs(c).back().name == "lm_head.weight", "untied config needs lm_head.weight");
+        write(tmp + "/config.json", "{\"model_type\": \"llama\", \"vocab_size\": 10}");
+        std::string e = qwen3_config_read(tmp, &c);
+        EXPECT(e.find("not a Qwen3") != std::string::npos && e.find("config.json") != std::string::npos, "non-Qwen3 config rejected, naming the file");
+        write(tmp + "/config.json", "{\"model_type\": \"qwen3\", \"vocab_size\": 10}");
+        e = qwen3_config_read(tmp, &c);
+        EXPECT(e.find("hidden_size") != std::string::npos, "missing field named in the error");
+    }
+
+    // --- datasets: .qld round trip, JSONL, vocab check
+    {
+        Dataset ds;
+        Sample s; s.tokens = {5, 6, 7, 8}; s.labels = {-100, -100, 7, 8}; s.prompt_len = 2; s.prompt_text = "提示"; s.label_text = "Sports";
+        ds.samples = {s, s};
+        ds.samples[1].tokens = {1, 2, 3};
+        ds.samples[1].labels = {-100, 2, 3};
+        ds.samples[1].prompt_len = 1;
+        ds.decode = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+        EXPECT(dataset_write_qld(tmp + "/d.qld", ds).empty(), ".qld write");
+        Dataset r;
+        EXPECT(dataset_read(tmp + "/d.qld", &r).empty() && r.samples.size() == 2 && r.samples[0].labels == s.labels &&
+               r.samples[1].tokens == ds.samples[1].tokens && r.samples[0].prompt_text == "提示" && r.samples[1].label_text == "Sports" &&
+               r.samples[1].prompt_len == 1 && r.decode.size() == 9 && r.decode_ids({7, 8}) == "hi", ".qld read back equal");
+        EXPECT(dataset_check_vocab(r, 9).empty() && dataset_check_vocab(r, 8).find("outside the model vocabulary") != std::string::npos,
+               "out-of-vocabulary ids are reported");
+        write(tmp + "/d.jsonl", "{\"input_ids\": [1, 2, 3], \"labels\": [-100, -100, 3]}\n\n{\"input_ids\": [4], \"labels\": [4]}\n");
+        EXPECT(dataset_read(tmp + "/d.jsonl", &r).empty() && r.samples.size() == 2 && r.samples[0].prompt_len == 2 && r.samples[1].labels[0] == 4,
+               "JSONL read, prompt_len = first label");
+        write(tmp + "/e.jsonl", "{\"input_ids\": [1, 2], \"labels\": [1]}\n");
+        EXPECT(dataset_read(tmp + "/e.jsonl", &r).find("line 1") != std::string::npos, "JSONL length mismatch names the line");
+        EXPECT(!dataset_read(tmp + "/missing.qld", &r).empty(), "missing data file is an error");
+    }
+
+    // --- LoRA layout, init, PEFT files, checkpoint
+    {
+        Qwen3Config c;
+        qwen3_config_read(gdir + "/tiny/config.json", &c);
+        LoraConfig lc; lc.r = 4; lc.alpha = 16;
+        LoraLayout L = lora_layout(c, lc);
+        // per layer: q 64->64, k 64->32, v 64->32, o 64->64, gate 64->160, up 64->160, down 160->64
+        size_t per_layer = 4 * ((64 + 64) + (64 + 32) * 2 + (64 + 64) + (64 + 160) * 2 + (160 + 64));
+        EXPECT(L.total == 2 * per_layer && L.slots.size() == 14, "layout size (r=4, tiny)");
+        EXPECT(L.slots[1].target == LORA_K && L.slots[1].a_off == L.slots[0].b_off + (size_t)64 * 4 && L.slots[7].layer == 1, "canonical order");
+        EXPECT(lora_peft_key(1, LORA_DOWN, true) == "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight", "PEFT key names");
+        uint32_t mask;
+        EXPECT(lora_parse_targets("q,v,down_proj", &mask).empty() && mask == ((1u << LORA_Q) | (1u << LORA_V) | (1u << LORA_DOWN)) &&
+               !lora_parse_targets("q,foo", &mask).empty(), "target list parsing");
+        std::vector<float> p(L.total), q(L.total);
+        lora_init(L, 7, p.data());
+        lora_init(L, 7, q.data());
+        bool in_bound = true, b_zero = true;
+        double sum = 0;
+        for (auto& sl : L.slots) {
+            for (int i = 0; i < 4 * sl.in; i++) { float v = p[sl.a_off + i]; in_bound &= std::fabs(v) <= 1.0f / std::sqrt((float)sl.in); sum += std::fabs(v); }
+            for (int i = 0; i < sl.out * 4; i++) b_zero &= p[sl.b_off + i] == 0.0f;
+        }
+        EXPECT(in_bound && b_zero && p == q && sum > 0, "init: A in +-1/sqrt(in) (kaiming_uniform a=sqrt(5)), B = 0, deterministic");
+        EXPECT(lora_save_peft(tmp + "/ad", L, lc, p.data(), "m").empty(), "PEFT adapter save");
+        LoraConfig lc2;
+        std::fill(q.begin(), q.end(), 0.0f);
+        EXPECT(lora_read_peft_config(tmp + "/ad", &lc2).empty() && lc2.r == 4 && lc2.alpha == 16 && lc2.target_mask == lc.target_mask &&
+               lora_load_peft(tmp + "/ad", L, q.data()).empty() && p == q, "PEFT adapter load round trip");
+        std::vector<float> fromgold(L.total);
+        EXPECT(lora_read_peft_config(gdir + "/tiny/adapter_init", &lc2).empty() && lc2.r == 4 &&
+               lora_load_peft(gdir + "/tiny/adapter_init", L, fromgold.data()).empty(), "PEFT's own adapter (F64) loads");
+        std::vector<float> m(L.total, 0.5f), v(L.total, 0.25f), m2(L.total), v2(L.total);
+        TrainerState st; st.step = 12; st.epoch = 1; st.seed = 42; st.optimizer_steps = 11; st.total_steps = 50;
+        TrainerState st2;
+        EXPECT(checkpoint_save(tmp + "/ck", L, lc, p.data(), m.data(), v.data(), st, "m").empty() &&
+               checkpoint_load(tmp + "/ck", L, q.data(), m2.data(), v2.data(), &st2).empty() && q == p && m2 == m && v2 == v &&
+               st2.step == 12 && st2.optimizer_steps == 11 && st2.seed == 42 && st2.total_steps == 50, "checkpoint round trip");
+        LoraConfig lc8; lc8.r = 8;
+        LoraLayout L8 = lora_layout(c, lc8);
+        std::vector<float> p8(L8.total);
+        EXPECT(lora_load_peft(tmp + "/ad", L8, p8.data()).find("shape") != std::string::npos, "adapter of another rank is a shape error");
+    }
+
+    std::string rm = "rm -rf '" + tmp + "'";
+    if (std::system(rm.c_str()) != 0) std::printf("warning: could not remove %s\n", tmp.c_str());
+    std::printf("== files: %s\n", g_fail ? "FAILED" : "passed");
+    return g_fail ? 1 : 0;
+}
