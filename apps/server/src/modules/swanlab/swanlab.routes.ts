@@ -154,7 +154,7 @@ export const swanlabRoutes: FastifyPluginAsyncZod = async (app) => {
   const storage = createLocalStorage(join(env.SWANHOUSE_DATA_DIR, "objects"));
   const svc = createSwanlabService({
     db, clock, services: app.services, storage,
-    uploadSecret: await loadUploadSecret(env.SWANHOUSE_DATA_DIR),
+    uploadSecret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR),
     sessionTtlDays: Math.max(env.SESSION_TTL_DAYS, SDK_SESSION_DAYS),
   });
   await app.register(sdkRoutes(svc, env.PUBLIC_URL), { prefix: "/api" });

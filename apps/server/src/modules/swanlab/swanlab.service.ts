@@ -32,7 +32,8 @@ type Deps = {
   clock: Clock;
   services: Pick<Services, "access" | "runs" | "metrics">;
   storage: ObjectStorage;
-  uploadSecret: Buffer;
+  /** Read (or created) on first use, so an app that never presigns writes nothing to disk. */
+  uploadSecret: () => Promise<Buffer>;
   sessionTtlDays: number;
 };
 
@@ -348,25 +349,30 @@ export function createSwanlabService(deps: Deps) {
 
   // --- uploads ---
 
-  function sign(payload: string): string {
-    return createHmac("sha256", deps.uploadSecret).update(payload).digest("base64url");
+  let secret: Promise<Buffer> | undefined;
+  async function sign(payload: string): Promise<string> {
+    secret ??= deps.uploadSecret().catch((err: unknown) => {
+      secret = undefined;
+      throw err;
+    });
+    return createHmac("sha256", await secret).update(payload).digest("base64url");
   }
 
   async function presign(actor: Actor, runId: string, paths: string[], baseUrl: string) {
     await access.runFor(actor, runId, "write");
     const expires = deps.clock.now().getTime() + UPLOAD_URL_TTL_MS;
-    return {
-      urls: paths.map((p) => {
-        const payload = Buffer.from(JSON.stringify({ r: runId, p, x: expires })).toString("base64url");
-        return `${baseUrl}/api/upload?token=${payload}.${sign(payload)}`;
-      }),
-    };
+    const urls: string[] = [];
+    for (const p of paths) {
+      const payload = Buffer.from(JSON.stringify({ r: runId, p, x: expires })).toString("base64url");
+      urls.push(`${baseUrl}/api/upload?token=${payload}.${await sign(payload)}`);
+    }
+    return { urls };
   }
 
   /** The PUT target of a presigned URL; the token is the only credential. */
   async function upload(token: string, bytes: Buffer) {
     const [payload, mac] = token.split(".");
-    const expected = payload ? sign(payload) : "";
+    const expected = payload ? await sign(payload) : "";
     if (!payload || !mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) throw Forbidden("upload URL signature is invalid");
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { r: string; p: string; x: number };
     if (claims.x < deps.clock.now().getTime()) throw Forbidden("upload URL has expired: ask for a new one");
