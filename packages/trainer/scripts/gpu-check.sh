@@ -57,11 +57,25 @@ if [ ! -x "$TK" ]; then
         nvcc -std=c++17 -O2 $GENCODE -Ikernels tests/test_kernels.cu -o "$TK" -ldl
 fi
 
+TB=$BUILD/test_cuda_backend
+if [ $BUILT = 1 ] && [ ! -x "$TB" ]; then
+    run "build test_cuda_backend (g++ + libtrainer_core.a)" 120 build_test_cuda_backend.log \
+        g++ -std=c++17 -O2 -Isrc -Icommon -Ireference -Ikernels -I. tests/test_cuda_backend.cpp "$BUILD/libtrainer_core.a" \
+        -L/usr/local/cuda/lib64 -lcudart -ldl -lpthread -fopenmp -o "$TB"
+fi
+
 # --- 2. kernel unit tests (each kernel vs a double-precision CPU computation; both GEMM paths)
 if [ -x "$TK" ]; then
     run "kernel unit tests" 120 test_kernels.log "$TK"
 else
     record "kernel unit tests" SKIP "test_kernels did not build"
+fi
+
+# --- 2b. backend checks beyond the golden data (untied head, D=32, ragged batch vs CPU; dropout; recompute)
+if [ -x "$TB" ]; then
+    run "CUDA backend checks (test_cuda_backend)" 120 test_cuda_backend.log "$TB"
+else
+    record "CUDA backend checks" SKIP "test_cuda_backend did not build"
 fi
 
 # --- 3. golden tests on the CUDA backend (bf16 tolerances = 1.5x Hugging Face's own bf16 error)
