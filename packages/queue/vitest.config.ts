@@ -4,7 +4,7 @@ export default defineConfig({
   resolve: { conditions: ["source"] },
   ssr: { resolve: { conditions: ["source"] } },
   test: {
-    globalSetup: ["@swanhouse/testkit/global-setup"],
+    globalSetup: ["./test/global-setup.ts"],
     include: ["src/**/*.test.ts", "test/**/*.spec.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

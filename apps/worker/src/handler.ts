@@ -74,7 +74,7 @@ export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<Lora
     const modelDir = await prepareModel(env, data, dir, ctx.signal, run);
     const modelConfig = readJson(path.join(modelDir, "config.json"));
     run.config.update({ model_config: modelConfig, model_dir: modelDir });
-    const tok = loadTokenizer(fs.existsSync(path.join(modelDir, "tokenizer.json")) ? modelDir : undefined);
+    const tok = () => tokenizerFor(fs.existsSync(path.join(modelDir, "tokenizer.json")) ? modelDir : undefined);
     const { train, test } = prepareData(tok, data, dir, run);
     if (ctx.signal.aborted) return await endCancelled(run);
 
@@ -133,13 +133,29 @@ async function prepareModel(env: HandlerEnv, data: LoraJobData, dir: string, sig
   return modelDir;
 }
 
+// Loading Qwen3's tokenizer takes seconds (and blocks the event loop): once per tokenizer file per process.
+const tokenizers = new Map<string, { tok: QwenTokenizer; table?: Uint8Array[] }>();
+function tokenizerFor(dir: string | undefined): QwenTokenizer {
+  const key = dir ?? "";
+  let entry = tokenizers.get(key);
+  if (!entry) tokenizers.set(key, (entry = { tok: loadTokenizer(dir) }));
+  return entry.tok;
+}
+function decodeTable(tok: QwenTokenizer): Uint8Array[] {
+  const entry = [...tokenizers.values()].find((e) => e.tok === tok);
+  if (!entry) return decodeTableOf(tok);
+  return (entry.table ??= decodeTableOf(tok));
+}
+
 type Prepared = { train: string; test: string | undefined };
 
-function prepareData(tok: QwenTokenizer, data: LoraJobData, dir: string, run: Run): Prepared {
+/** `tokenizer` is only called for data that needs tokenizing (.qld and pre-tokenized JSONL do not). */
+function prepareData(tokenizer: () => QwenTokenizer, data: LoraJobData, dir: string, run: Run): Prepared {
   const h = data.hyperparameters;
   const opts = { maxLen: h.maxLength, truncation: h.truncation };
-  const table = decodeTableOf(tok);
   const write = (name: string, rows: ReturnType<typeof parseTaskJsonl>) => {
+    const tok = tokenizer();
+    const table = decodeTable(tok);
     const { samples, stats } = encodeRows(tok, rows, opts);
     const file = path.join(dir, `${name}.qld`);
     fs.writeFileSync(file, encodeQld(samples, table));

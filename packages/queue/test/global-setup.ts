@@ -1,0 +1,1 @@
+export { default } from "@swanhouse/testkit/global-setup";
