@@ -5,6 +5,7 @@ import path from "node:path";
 import { createDb, migrate, startEmbeddedPostgres, type EmbeddedDatabase } from "@swanhouse/db";
 import { parseEnv } from "./env.js";
 import { buildApp } from "./app.js";
+import { startEmbeddedWorker } from "./modules/jobs/embedded-worker.js";
 
 async function main(): Promise<void> {
   const env = parseEnv();
@@ -26,6 +27,10 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : env.PORT;
   const url = env.PUBLIC_URL ?? `http://localhost:${port}`;
+  await app.jobsRuntime.start();
+  const worker = env.START_WORKER
+    ? startEmbeddedWorker({ databaseUrl, redisUrl: env.REDIS_URL, host: `http://127.0.0.1:${port}`, log: (m) => console.log(m) })
+    : undefined;
   console.log(
     [
       ``,
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
 
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) console.error(err);
+    await worker?.stop();
     await app.close();
     await db.close();
     await embedded?.stop();
