@@ -178,3 +178,22 @@ export type MediaItem = z.infer<typeof MediaItem>;
 export const ListMediaQuery = z.object({ key: z.string().min(1).max(255).optional(), step: z.coerce.number().int().min(0).optional() });
 export const ListMediaResponse = z.object({ media: z.array(MediaItem) });
 export type ListMediaResponse = z.infer<typeof ListMediaResponse>;
+
+// --- swanlab.save() files (0.7.15+): single PUT below 100 MiB, multipart above ---
+
+export const SwanlabSaveFile = z.object({ path: SwanlabObjectPath, size: z.number().int().min(0).optional(), md5: z.string().max(64).optional(), mimeType: z.string().max(128).optional() }).passthrough();
+export const SwanlabFilesPrepareBody = z.object({ files: z.array(SwanlabSaveFile).min(1).max(1000) }).passthrough();
+export const SwanlabFilesCompleteBody = z.object({ files: z.array(z.object({ path: SwanlabObjectPath, state: z.enum(["UPLOADED", "FAILED"]) }).passthrough()).max(1000) }).passthrough();
+export const SwanlabMultipartPrepareBody = z.object({ files: z.array(SwanlabSaveFile.extend({ count: z.number().int().min(1).max(10_000) })).min(1).max(100) }).passthrough();
+export const SwanlabMultipartPrepareResponse = z.object({
+  files: z.array(z.object({ path: z.string(), uploadId: z.string(), parts: z.array(z.object({ partNumber: z.number().int(), url: z.string() })) })),
+});
+export const SwanlabMultipartCompleteBody = z.object({
+  files: z.array(z.object({ path: SwanlabObjectPath, uploadId: z.string().regex(/^[0-9a-f]{24}$/), parts: z.array(z.object({ partNumber: z.number().int().min(1).max(10_000), etag: z.string().max(200).optional() }).passthrough()).min(1).max(10_000) }).passthrough()).max(100),
+}).passthrough();
+export type SwanlabSaveFile = z.infer<typeof SwanlabSaveFile>;
+
+export const RunFile = z.object({ path: z.string(), size: z.number().int().nullable(), contentType: z.string().nullable(), createdAt: IsoDate });
+export type RunFile = z.infer<typeof RunFile>;
+/** `path` is relative to the saved-files root; bytes: GET /api/v1/runs/:id/media/~files/<path>. */
+export const ListRunFilesResponse = z.object({ files: z.array(RunFile) });

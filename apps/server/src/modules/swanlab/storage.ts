@@ -1,7 +1,7 @@
 // Object storage for files uploaded by the official SwanLab SDK: local disk under the data dir.
 // Keys are relative slash paths (`uploads/<run>/<object path>`, `media/<run>/…`), checked to stay
 // inside the root. S3-compatible storage is not implemented; another backend only needs this interface.
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 
 export interface ObjectStorage {
@@ -10,6 +10,9 @@ export interface ObjectStorage {
   size(key: string): Promise<number | null>;
   /** Moves an object; false when `from` does not exist. */
   move(from: string, to: string): Promise<boolean>;
+  /** Joins objects into `to` in order (multipart uploads), one part in memory at a time; false if a part is missing. */
+  concat(from: string[], to: string): Promise<boolean>;
+  remove(key: string): Promise<void>;
 }
 
 export function createLocalStorage(rootDir: string): ObjectStorage {
@@ -47,6 +50,24 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
         if (missing(err)) return null;
         throw err;
       }
+    },
+    async concat(from, to) {
+      const dst = pathOf(to);
+      await mkdir(dirname(dst), { recursive: true });
+      const tmp = `${dst}.${process.pid}.${Date.now()}.part`;
+      await writeFile(tmp, Buffer.alloc(0));
+      try {
+        for (const key of from) await appendFile(tmp, await readFile(pathOf(key)));
+      } catch (err) {
+        await rm(tmp, { force: true });
+        if (missing(err)) return false;
+        throw err;
+      }
+      await rename(tmp, dst);
+      return true;
+    },
+    async remove(key) {
+      await rm(pathOf(key), { force: true, recursive: true });
     },
     async move(from, to) {
       const dst = pathOf(to);

@@ -59,6 +59,9 @@ export function createSwanlabRepo(db: Pick<Db, "prisma" | "pool">) {
       const { rows } = await db.pool.query<{ m: string | null }>("SELECT max(seq)::text AS m FROM log_lines WHERE run_id = $1", [runId]);
       return rows[0]?.m ? Number(rows[0].m) : null;
     },
+    /** A saved file (swanlab.save) is replaced when saved again. */
+    upsertFile: (runId: string, path: string, contentType: string | null, size: number): Promise<MediaFileRow> =>
+      prisma.mediaFile.upsert({ where: { path }, create: { id: newUuid(), runId, path, contentType, size }, update: { contentType, size, createdAt: new Date() }, select: mediaSelect }),
     runCount: (projectId: string): Promise<number> => prisma.run.count({ where: { projectId } }),
     project: (workspaceId: string, name: string): Promise<ProjectRow | null> =>
       prisma.project.findUnique({ where: { workspaceId_name: { workspaceId, name } }, select: projectSelect }),

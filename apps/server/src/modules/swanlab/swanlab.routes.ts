@@ -13,12 +13,17 @@ import {
   SwanlabCreateProjectInWorkspaceBody, SwanlabError, SwanlabExperiment, SwanlabExperimentParams, SwanlabLoginResponse,
   SwanlabMetricsBody, SwanlabMetricsResponse, SwanlabPresignBody, SwanlabPresignResponse, SwanlabProfileBody,
   SwanlabProject, SwanlabProjectParams, SwanlabRunParams, SwanlabSeriesBody, SwanlabStateBody, SwanlabSummariesResponse,
-  SwanlabWorkspaceParams,
+  SwanlabWorkspaceParams, SwanlabFilesPrepareBody, SwanlabFilesCompleteBody, SwanlabMultipartPrepareBody,
+  SwanlabMultipartPrepareResponse, SwanlabMultipartCompleteBody, ListRunFilesResponse,
 } from "@swanhouse/contracts";
 import { requireUser } from "../../plugins/auth.js";
 import { HttpError, Unauthorized } from "../../lib/errors.js";
 import { createLocalStorage } from "./storage.js";
 import { createSwanlabService, SDK_SESSION_DAYS, type SwanlabService } from "./swanlab.service.js";
+import { createSavedFilesService } from "./saved-files.service.js";
+import { createUploadUrls, type UploadUrls } from "./upload-urls.js";
+
+type SavedFilesService = ReturnType<typeof createSavedFilesService>;
 
 const errors = { 400: SwanlabError, 401: SwanlabError, 403: SwanlabError, 404: SwanlabError, 409: SwanlabError };
 const flagOf = (req: FastifyRequest) => {
@@ -54,7 +59,10 @@ function sdkErrorHandler(app: FastifyInstance) {
   });
 }
 
-const sdkRoutes = (svc: SwanlabService, publicUrl: string | undefined): FastifyPluginAsyncZod => async (app) => {
+type Parts = { svc: SwanlabService; files: SavedFilesService; uploads: UploadUrls; publicUrl: string | undefined };
+const baseUrlOf = (req: FastifyRequest, publicUrl: string | undefined) => (publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, "");
+
+const sdkRoutes = ({ svc, files, uploads, publicUrl }: Parts): FastifyPluginAsyncZod => async (app) => {
   sdkErrorHandler(app);
 
   app.get("/", { schema: { hide: true } }, async (_req, reply) => reply.type("text/plain").send("OK"));
@@ -121,9 +129,22 @@ const sdkRoutes = (svc: SwanlabService, publicUrl: string | undefined): FastifyP
 
   app.post("/resources/presigned/put", { schema: { tags: ["swanlab"], body: SwanlabPresignBody, response: { 200: SwanlabPresignResponse, ...errors } } }, async (req) => {
     requireUser(req);
-    const base = (publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, "");
-    return svc.presign(req.actor, req.body.experimentId, req.body.paths, base);
+    return svc.presign(req.actor, req.body.experimentId, req.body.paths, baseUrlOf(req, publicUrl));
   });
+
+  // swanlab.save() (0.7.15+)
+  app.post("/experiment/:cuid/files/prepare", { schema: { tags: ["swanlab"], params: SwanlabExperimentParams, body: SwanlabFilesPrepareBody, response: { 200: SwanlabPresignResponse, ...errors } } }, async (req) =>
+    files.prepare(requireUser(req), req.params.cuid, req.body.files, baseUrlOf(req, publicUrl)),
+  );
+  app.post("/experiment/:cuid/files/complete", { schema: { tags: ["swanlab"], params: SwanlabExperimentParams, body: SwanlabFilesCompleteBody, response: { 201: SwanlabAck, ...errors } } }, async (req, reply) =>
+    reply.status(201).send(await files.complete(requireUser(req), req.params.cuid, req.body.files)),
+  );
+  app.post("/experiment/:cuid/files/prepare-multipart", { schema: { tags: ["swanlab"], params: SwanlabExperimentParams, body: SwanlabMultipartPrepareBody, response: { 200: SwanlabMultipartPrepareResponse, ...errors } } }, async (req) =>
+    files.prepareMultipart(requireUser(req), req.params.cuid, req.body.files, baseUrlOf(req, publicUrl)),
+  );
+  app.post("/experiment/:cuid/files/complete-multipart", { schema: { tags: ["swanlab"], params: SwanlabExperimentParams, body: SwanlabMultipartCompleteBody, response: { 201: SwanlabAck, ...errors } } }, async (req, reply) =>
+    reply.status(201).send(await files.completeMultipart(requireUser(req), req.params.cuid, req.body.files)),
+  );
 
   // The PUT target: any content type, raw bytes, no cookie (the signed token authenticates it).
   await app.register(async (scope) => {
@@ -131,16 +152,19 @@ const sdkRoutes = (svc: SwanlabService, publicUrl: string | undefined): FastifyP
     upload.removeAllContentTypeParsers();
     upload.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
     upload.put("/upload", { schema: { hide: true, querystring: z.object({ token: z.string().min(1).max(4096) }) } }, async (req, reply) => {
-      await svc.upload(req.query.token, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-      return reply.status(200).header("etag", '"0"').send({});
+      const { etag } = await uploads.accept(req.query.token, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      return reply.status(200).header("etag", etag).send({});
     });
   });
 };
 
-const mediaRoutes = (svc: SwanlabService): FastifyPluginAsyncZod => async (app) => {
+const mediaRoutes = (svc: SwanlabService, files: SavedFilesService): FastifyPluginAsyncZod => async (app) => {
   const errs = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError };
   app.get("/runs/:id/media", { schema: { tags: ["runs"], summary: "Media files of a run (images, audio…) for a gallery", params: RunParams, querystring: ListMediaQuery, response: { 200: ListMediaResponse, ...errs } } }, async (req) =>
     ({ media: await svc.listMedia(req.actor, req.params.id, req.query) }),
+  );
+  app.get("/runs/:id/files", { schema: { tags: ["runs"], summary: "Files saved with swanlab.save(); bytes at media/~files/<path>", params: RunParams, response: { 200: ListRunFilesResponse, ...errs } } }, async (req) =>
+    ({ files: await files.list(req.actor, req.params.id) }),
   );
   app.get("/runs/:id/media/*", { schema: { tags: ["runs"], summary: "The bytes of one media file (path from the list)", params: RunParams.extend({ "*": z.string().min(1).max(512) }) } }, async (req, reply) => {
     const { bytes, contentType } = await svc.readMedia(req.actor, req.params.id, req.params["*"]);
@@ -152,11 +176,9 @@ const mediaRoutes = (svc: SwanlabService): FastifyPluginAsyncZod => async (app) 
 export const swanlabRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env, db, clock } = app.deps;
   const storage = createLocalStorage(join(env.SWANHOUSE_DATA_DIR, "objects"));
-  const svc = createSwanlabService({
-    db, clock, services: app.services, storage,
-    uploadSecret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR),
-    sessionTtlDays: Math.max(env.SESSION_TTL_DAYS, SDK_SESSION_DAYS),
-  });
-  await app.register(sdkRoutes(svc, env.PUBLIC_URL), { prefix: "/api" });
-  await app.register(mediaRoutes(svc), { prefix: "/api/v1" });
+  const uploads = createUploadUrls({ clock, storage, secret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR) });
+  const svc = createSwanlabService({ db, clock, services: app.services, storage, uploads, sessionTtlDays: Math.max(env.SESSION_TTL_DAYS, SDK_SESSION_DAYS) });
+  const files = createSavedFilesService({ db, services: app.services, storage, uploads });
+  await app.register(sdkRoutes({ svc, files, uploads, publicUrl: env.PUBLIC_URL }), { prefix: "/api" });
+  await app.register(mediaRoutes(svc, files), { prefix: "/api/v1" });
 };

@@ -3,7 +3,7 @@
 // files into media_files + storage. Everything a re-sending SDK repeats is idempotent.
 // flagId (0.6.5–0.7): each experiment create/resume issues a new one; uploads carrying an older one
 // are answered 202 ("taken over"). The map is in memory: after a restart nothing is ever 202.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Db } from "@swanhouse/db";
 import {
   MetricKey, Name, RunId, Step,
@@ -21,19 +21,18 @@ import { WRITE_ROLES } from "../access/access.service.js";
 import { createAuthService } from "../auth/auth.service.js";
 import { withTransaction } from "../metrics/metrics.repo.js";
 import type { ObjectStorage } from "./storage.js";
+import { stagingKey, type UploadUrls } from "./upload-urls.js";
 import { createSwanlabRepo, insertMedia, type MediaRow } from "./swanlab.repo.js";
 
 /** The SDK logs in again whenever expiredAt − now ≤ 7 days: issue sessions for much longer. */
 export const SDK_SESSION_DAYS = 30;
-const UPLOAD_URL_TTL_MS = 7 * 86_400_000;
 
 type Deps = {
   db: Pick<Db, "prisma" | "pool">;
   clock: Clock;
   services: Pick<Services, "access" | "runs" | "metrics">;
   storage: ObjectStorage;
-  /** Read (or created) on first use, so an app that never presigns writes nothing to disk. */
-  uploadSecret: () => Promise<Buffer>;
+  uploads: UploadUrls;
   sessionTtlDays: number;
 };
 
@@ -309,7 +308,7 @@ export function createSwanlabService(deps: Deps) {
    */
   async function resolveMediaItem(runId: string, key: string, step: number, index: number, item: string):
     Promise<{ kind: "text"; text: string } | { kind: "file"; row: MediaRow & { staged: string | null } } | { kind: "skip" }> {
-    const staged = `uploads/${runId}/${item}`;
+    const staged = stagingKey(runId, item);
     const validPath = item.length <= 400 && !item.startsWith("/") && !item.split("/").some((s) => s === ".." || s === "." || s === "");
     const stagedSize = validPath ? await deps.storage.size(staged) : null;
     if (stagedSize !== null && isTextFile(item)) {
@@ -349,34 +348,11 @@ export function createSwanlabService(deps: Deps) {
 
   // --- uploads ---
 
-  let secret: Promise<Buffer> | undefined;
-  async function sign(payload: string): Promise<string> {
-    secret ??= deps.uploadSecret().catch((err: unknown) => {
-      secret = undefined;
-      throw err;
-    });
-    return createHmac("sha256", await secret).update(payload).digest("base64url");
-  }
-
   async function presign(actor: Actor, runId: string, paths: string[], baseUrl: string) {
     await access.runFor(actor, runId, "write");
-    const expires = deps.clock.now().getTime() + UPLOAD_URL_TTL_MS;
     const urls: string[] = [];
-    for (const p of paths) {
-      const payload = Buffer.from(JSON.stringify({ r: runId, p, x: expires })).toString("base64url");
-      urls.push(`${baseUrl}/api/upload?token=${payload}.${await sign(payload)}`);
-    }
+    for (const p of paths) urls.push(await deps.uploads.urlFor(baseUrl, runId, p));
     return { urls };
-  }
-
-  /** The PUT target of a presigned URL; the token is the only credential. */
-  async function upload(token: string, bytes: Buffer) {
-    const [payload, mac] = token.split(".");
-    const expected = payload ? await sign(payload) : "";
-    if (!payload || !mac || mac.length !== expected.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(expected))) throw Forbidden("upload URL signature is invalid");
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { r: string; p: string; x: number };
-    if (claims.x < deps.clock.now().getTime()) throw Forbidden("upload URL has expired: ask for a new one");
-    await deps.storage.put(`uploads/${claims.r}/${claims.p}`, bytes);
   }
 
   // --- media through /api/v1 ---
@@ -409,7 +385,7 @@ export function createSwanlabService(deps: Deps) {
 
   return {
     login, createProject, getProject, createExperiment, getExperiment, profile, setState, heartbeat,
-    columns, series, ingest, summaries, columnList, presign, upload, listMedia, readMedia,
+    columns, series, ingest, summaries, columnList, presign, listMedia, readMedia,
   };
 }
 export type SwanlabService = ReturnType<typeof createSwanlabService>;
