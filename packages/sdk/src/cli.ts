@@ -138,7 +138,7 @@ async function sync(args: string[]): Promise<void> {
   for (const dir of dirs) {
     try {
       const r = await syncRunDir(dir, { host: values.host, apiKey: values["api-key"], timeoutMs, warn: (m) => console.error(`swanlab: ${m}`) });
-      console.log(r.alreadySynced ? `${r.id}: already synced to ${r.host}` : `${r.id}: synced ${r.entries} entries to ${r.host}/runs/${r.id}`);
+      console.log(r.alreadySynced ? `${r.id}: already synced to ${r.host}` : `${r.id}: synced ${r.entries} entries to ${r.url}`);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       failed++;

@@ -119,3 +119,8 @@ export function backoffMs(attempt: number, retryAfterMs?: number, random = Math.
   const cap = Math.min(30_000, 500 * 2 ** Math.min(attempt, 16));
   return cap / 2 + random() * (cap / 2);
 }
+
+/** The dashboard page of a run (the web app's /:workspace/:project/runs/:id route). */
+export function runUrl(host: string, workspace: string | undefined, project: string, id: string): string {
+  return workspace ? `${host}/${encodeURIComponent(workspace)}/${encodeURIComponent(project)}/runs/${encodeURIComponent(id)}` : `${host}/`;
+}

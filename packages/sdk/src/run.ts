@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { MetricKey, Name, RunId, Step, toWireValue, type CreateRunBody, type JsonObject } from "@swanhouse/contracts";
-import { createClient, HttpError, NetworkError, type Client } from "./http.js";
+import { createClient, HttpError, NetworkError, runUrl, type Client } from "./http.js";
 import { resolveCredentials, UserError } from "./settings.js";
 import { Spool, type FinalState, type RunFile } from "./spool.js";
 import { Sender } from "./sender.js";
@@ -81,6 +81,7 @@ export class Run {
   readonly config: RunConfig;
   private steps = new Map<string, number>();
   private warned = new Set<string>();
+  private goodKeys = new Set<string>();
   private lastSeq = 0;
   private state: "running" | "finishing" | "done" = "running";
   private sampler: { stop: () => void } | undefined;
@@ -90,6 +91,7 @@ export class Run {
   /** @internal use init() */
   constructor(
     readonly id: string,
+    readonly project: string,
     readonly mode: Mode,
     readonly dir: string | undefined,
     private readonly spool: Spool | undefined,
@@ -101,9 +103,12 @@ export class Run {
     this.config = new RunConfig(config, (patch) => this.spool?.append({ t: "u", b: { config: patch } }));
   }
 
-  /** The web address of the run, for cloud runs. */
+  /** @internal the workspace, once the server told it */
+  workspace: string | undefined;
+
+  /** The dashboard page of the run (cloud runs). */
   get url(): string | undefined {
-    return this.client ? `${this.client.host}/runs/${this.id}` : undefined;
+    return this.client ? runUrl(this.client.host, this.workspace ?? this.sender?.workspace, this.project, this.id) : undefined;
   }
 
   /**
@@ -123,7 +128,7 @@ export class Run {
       if (!this.validKey(key)) continue;
       const s = step ?? this.steps.get(key) ?? 0;
       if (typeof value === "number") {
-        this.spool.append({ t: "m", k: key, s, v: toWireValue(value), ts });
+        this.spool.appendMetric(key, s, toWireValue(value), ts);
         n++;
       } else if (value instanceof Text) {
         this.spool.append(textRecord(key, s, 0, value, ts));
@@ -242,7 +247,8 @@ export class Run {
   }
 
   private validKey(key: string): boolean {
-    if (MetricKey.safeParse(key).success) return true;
+    if (this.goodKeys.has(key)) return true;
+    if (MetricKey.safeParse(key).success) return !!this.goodKeys.add(key);
     this.warnOnce(`key:${key}`, `'${key}' is not a valid key (1–255 characters, no control characters); skipped`);
     return false;
   }
@@ -284,7 +290,7 @@ export async function init(options: InitOptions): Promise<Run> {
   if (!["cloud", "offline", "disabled"].includes(mode)) throw new UserError(`mode must be cloud, offline or disabled (got '${mode}')`);
   const finishTimeoutMs = 1000 * (options.finishTimeoutSeconds ?? (Number(process.env.SWANLAB_FINISH_TIMEOUT) || 60));
   const quiet = options.quiet ?? false;
-  if (mode === "disabled") return new Run(options.id ?? newRunId(), mode, undefined, undefined, undefined, undefined, options.config ?? {}, { finishTimeoutMs, quiet });
+  if (mode === "disabled") return new Run(options.id ?? newRunId(), options.project, mode, undefined, undefined, undefined, undefined, options.config ?? {}, { finishTimeoutMs, quiet });
 
   if (!Name.safeParse(options.project).success) throw new UserError(`invalid project name '${options.project}': use letters, digits, '_', '-' and '.'`);
   if (options.id !== undefined && !RunId.safeParse(options.id).success) throw new UserError(`invalid run id '${options.id}': use letters, digits, '_' and '-' (at most 64)`);
@@ -312,6 +318,7 @@ export async function init(options: InitOptions): Promise<Run> {
   const steps = new Map<string, number>();
   let lastSeq = 0;
   let apiKey: string | undefined;
+  let workspace: string | undefined;
   if (mode === "cloud") {
     const creds = resolveCredentials({ host: options.host, apiKey: options.apiKey });
     if (!creds.apiKey) throw new UserError(`not logged in to ${creds.host}: run \`swanlab login --host ${creds.host}\` or set SWANLAB_API_KEY`);
@@ -321,6 +328,7 @@ export async function init(options: InitOptions): Promise<Run> {
     try {
       const res = await createClient({ host: creds.host, apiKey: creds.apiKey, timeoutMs: 10_000 }).createRun(create);
       created = true;
+      workspace = res.run.workspace;
       const existed = res.status === 200;
       if (existed && resume === "never") throw new UserError(`run '${id}' already exists: pass resume: true to continue it`);
       if (!existed && resume === "must") throw new UserError(`run '${id}' does not exist on ${creds.host}, cannot resume it`);
@@ -353,7 +361,8 @@ export async function init(options: InitOptions): Promise<Run> {
   spool.open(runFile);
 
   const sender = client && abort ? new Sender({ spool, client, runId: id, create, created, abort }) : undefined;
-  const run = new Run(id, mode, dir, spool, sender, client, config, { finishTimeoutMs, quiet });
+  const run = new Run(id, options.project, mode, dir, spool, sender, client, config, { finishTimeoutMs, quiet });
+  run.workspace = workspace;
   run.resumeCounters(steps, lastSeq);
   const sys = options.systemMetrics;
   run.startBackground({

@@ -37,6 +37,8 @@ export class Sender {
   /** Counters, for progress and tests. */
   readonly stats = { requests: 0, retries: 0, dropped: 0, sentEntries: 0 };
   lastSendAt = 0;
+  /** The run's workspace, once the sender created it. */
+  workspace: string | undefined;
 
   constructor(private readonly o: SenderOptions) {
     this.ack = o.spool.readAck();
@@ -128,7 +130,10 @@ export class Sender {
   }
 
   private async ensureCreated(): Promise<void> {
-    await this.withRetry("create run", () => this.o.client.createRun({ ...this.o.create, id: this.o.runId }), (err) => {
+    await this.withRetry("create run", async () => {
+      const res = await this.o.client.createRun({ ...this.o.create, id: this.o.runId });
+      this.workspace = res.run.workspace;
+    }, (err) => {
       this.fatal = `cannot create run '${this.o.runId}' on ${this.o.client.host}: ${err.message}`;
       throw new Error(this.fatal);
     });

@@ -57,3 +57,16 @@ describe("Spool", () => {
     expect(new Spool(dir).readAck()).toBe(s.flushedSize);
   });
 });
+
+it("appendMetric writes the same line as append", () => {
+  const s = new Spool(path.join(tmp(), "r"));
+  s.open(runFile("r"));
+  s.appendMetric('we"ird/key', 3, "NaN", 5);
+  s.appendMetric("a", 4, 1e-7, 6);
+  s.append({ t: "m", k: 'we"ird/key', s: 3, v: "NaN", ts: 5 });
+  s.append({ t: "m", k: "a", s: 4, v: 1e-7, ts: 6 });
+  s.close();
+  const lines = fs.readFileSync(s.spoolFile, "utf8").trim().split("\n");
+  expect(lines[0]).toBe(lines[2]);
+  expect(lines[1]).toBe(lines[3]);
+});

@@ -44,6 +44,7 @@ export class Spool {
   private fd: number | undefined;
   private buffer: string[] = [];
   private bufferBytes = 0;
+  private keyJson = new Map<string, string>();
   /** Bytes on disk (flushed). */
   private size: number;
 
@@ -99,7 +100,17 @@ export class Spool {
   }
 
   append(record: SpoolRecord): void {
-    const line = JSON.stringify(record) + "\n";
+    this.push(JSON.stringify(record) + "\n");
+  }
+
+  /** The hot path of run.log(): the same line as append({ t: "m", … }) without building an object. */
+  appendMetric(key: string, step: number, value: MetricValue, ts: number): void {
+    let k = this.keyJson.get(key);
+    if (k === undefined) this.keyJson.set(key, (k = JSON.stringify(key)));
+    this.push(`{"t":"m","k":${k},"s":${step},"v":${typeof value === "number" ? value : `"${value}"`},"ts":${ts}}\n`);
+  }
+
+  private push(line: string): void {
     this.buffer.push(line);
     this.bufferBytes += line.length;
     if (this.bufferBytes >= FLUSH_BYTES) this.flush();

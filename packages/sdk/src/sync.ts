@@ -7,8 +7,9 @@ import { createClient } from "./http.js";
 import { resolveCredentials, UserError } from "./settings.js";
 import { Spool } from "./spool.js";
 import { Sender } from "./sender.js";
+import { runUrl } from "./http.js";
 
-export type SyncResult = { dir: string; id: string; host: string; entries: number; alreadySynced: boolean; finished: boolean };
+export type SyncResult = { dir: string; id: string; host: string; url: string; entries: number; alreadySynced: boolean; finished: boolean };
 
 /** Run folders under each path: the path itself when it holds run.json, else its direct subfolders. */
 export function findRunDirs(paths: string[]): string[] {
@@ -53,7 +54,8 @@ export async function syncRunDir(
   if (!creds.apiKey) throw new UserError(`not logged in to ${creds.host}: run \`swanlab login --host ${creds.host}\` or set SWANLAB_API_KEY`);
   const before = spool.readAck();
   const size = spool.flushedSize;
-  if (before >= size) return { dir, id: run.id, host: creds.host, entries: 0, alreadySynced: true, finished: hasFinish(spool) };
+  const url = (ws: string | undefined) => runUrl(creds.host, ws ?? run.create.workspace, run.create.project, run.id);
+  if (before >= size) return { dir, id: run.id, host: creds.host, url: url(undefined), entries: 0, alreadySynced: true, finished: hasFinish(spool) };
 
   spool.openForAppend();
   if (!hasFinish(spool)) spool.append({ t: "f", state: "crashed" });
@@ -71,7 +73,7 @@ export async function syncRunDir(
       `${dir}: ${sender.fatalError ?? `${creds.host} did not take the data in time`}; ${sender.stats.sentEntries} entries sent, run \`swanlab sync\` again to continue`,
     );
   }
-  return { dir, id: run.id, host: creds.host, entries: sender.stats.sentEntries, alreadySynced: false, finished: true };
+  return { dir, id: run.id, host: creds.host, url: url(sender.workspace), entries: sender.stats.sentEntries, alreadySynced: false, finished: true };
 }
 
 function hasFinish(spool: Spool): boolean {

@@ -52,6 +52,7 @@ async function snapshot(id: string) {
 describe("cloud runs", () => {
   it("logs numbers (NaN/±Infinity), per-key steps, texts, config and log lines; finish marks it finished", async () => {
     const run = await init({ ...opts(), project: "sdk-demo", name: "first", tags: ["a"], config: { seed: 1 } });
+    expect(run.url).toBe(`${server.url}/${user.username}/sdk-demo/runs/${run.id}`);
     script(run);
     expect(await run.finish()).toBe(true);
     const s = await snapshot(run.id);
@@ -141,7 +142,7 @@ describe("offline runs and swanlab sync", () => {
     const first = await swanlab(["sync", offline.dir!], { env });
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`${offline.id}: synced`);
+    expect(first.stdout).toContain(`${offline.id}: synced 314 entries to ${server.url}/${user.username}/sdk-sync/runs/${offline.id}`);
     const a = await snapshot(online.id);
     const b = await snapshot(offline.id);
     expect(b).toEqual(a);
