@@ -52,10 +52,10 @@ async function http(url: string, method: string, body?: unknown, headers: Record
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
-async function until(cond: () => boolean, ms: number, what: string) {
+async function until(cond: () => boolean, ms: number, what: string | (() => string)) {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -164,7 +164,8 @@ describe("e2e: the built server as two processes on one database and Redis", () 
     }
     const fin = await http(`${b.url}/api/v1/runs/${run.body.run.id}/finish`, "POST", { state: "finished" }, auth);
     expect(fin.body.run.status).toBe("finished");
-    await until(() => pushed.reduce((n, e) => n + e.points.length, 0) >= 5000 && updates.some((u) => u.run.status === "finished"), 10_000, "points from process B");
+    await until(() => pushed.reduce((n, e) => n + e.points.length, 0) >= 5000 && updates.some((u) => u.run.status === "finished"), 20_000,
+      () => `points from process B (got ${pushed.reduce((n, e) => n + e.points.length, 0)} points, ${updates.length} run updates)\nA: ${a.output().slice(-2000)}\nB: ${b.output().slice(-2000)}`);
     const steps = pushed.flatMap((e) => e.points.map((p) => p.step));
     expect(new Set(steps).size).toBe(5000);
     expect(steps).toHaveLength(5000);
