@@ -10,6 +10,7 @@ import { TeamPage } from "../pages/Team/TeamPage.js";
 import { ProjectsPage } from "../pages/Projects/ProjectsPage.js";
 import { ProjectPage } from "../pages/Project/ProjectPage.js";
 import { RunPage } from "../pages/Run/RunPage.js";
+import { JobsPage } from "../pages/Jobs/JobsPage.js";
 
 const queryClient = new QueryClient({ defaultOptions: { queries: { refetchOnWindowFocus: false, staleTime: 10_000 } } });
 
@@ -35,6 +36,7 @@ function Routes() {
   return (
     <Layout route={route}>
       {route.name === "settings" && <SettingsPage />}
+      {route.name === "jobs" && (user ? <JobsPage /> : <Redirect to="/login" />)}
       {route.name === "team" && <TeamPage workspace={route.workspace} />}
       {route.name === "workspace" && <ProjectsPage workspace={route.workspace} />}
       {route.name === "project" && <ProjectPage workspace={route.workspace} project={route.project} />}

@@ -76,6 +76,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
           {user && <WorkspaceSwitcher current={current} />}
           {user && current && <Link to={paths.workspace(current)}>Projects</Link>}
           {user && current && me.data?.workspaces.some((w) => w.name === current && w.kind === "team") && <Link to={paths.team(current)}>Team</Link>}
+          {user && <Link to="/jobs">Jobs</Link>}
           {user && <Link to="/settings">Settings</Link>}
           <span className="spacer" />
           {user ? (

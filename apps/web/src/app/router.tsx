@@ -7,6 +7,7 @@ export type Route =
   | { name: "login" }
   | { name: "signup" }
   | { name: "settings" }
+  | { name: "jobs" }
   | { name: "team"; workspace: string }
   | { name: "workspace"; workspace: string }
   | { name: "project"; workspace: string; project: string }
@@ -17,7 +18,7 @@ export function matchRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const [a, b, c, d] = parts;
   if (!a) return { name: "home" };
-  if (parts.length === 1 && (a === "login" || a === "signup" || a === "settings")) return { name: a };
+  if (parts.length === 1 && (a === "login" || a === "signup" || a === "settings" || a === "jobs")) return { name: a };
   if (a === "teams" && b && parts.length === 2) return { name: "team", workspace: b };
   if (parts.length === 1) return { name: "workspace", workspace: a };
   if (parts.length === 2) return { name: "project", workspace: a, project: b! };
