@@ -104,6 +104,7 @@ export function mediaTypeOf(path: string): { ext: string; contentType: string | 
 const OBJECT_PATH = /^(media\/[a-z0-9]+\/[^/\s]+\.[A-Za-z0-9]+|[^/\s]+\/[a-z0-9]+-step\d+-[0-9a-f]+\.[A-Za-z0-9]+)$/;
 const isTextFile = (p: string) => /\.txt$/i.test(p) || p.startsWith("media/text/");
 const MEDIA_PATH_MAX = 512;
+const MAX_FLAGS = 100_000;
 const CAPTION_SUFFIX = ".caption.txt";
 
 // --- the service ---
@@ -180,7 +181,10 @@ export function createSwanlabService(deps: Deps) {
     // A resumed run is running again (it may have crashed or finished before).
     const current = !created && run.status !== "running" ? await runs.setStatus(run.id, "running") : run;
     const flagId = randomBytes(12).toString("hex");
+    flags.delete(run.id);
     flags.set(run.id, flagId);
+    // Runs that never send a final state stay in the map: forget the oldest beyond a bound.
+    if (flags.size > MAX_FLAGS) flags.delete(flags.keys().next().value!);
     return { created, experiment: { ...experimentView(current), flagId } satisfies SwanlabExperiment };
   }
 
