@@ -121,7 +121,42 @@ describe("cloud runs", () => {
   });
 });
 
+describe("system metrics", () => {
+  it("the sampler logs CPU and memory as system series", async () => {
+    const run = await init({ ...opts(), project: "sdk-demo", systemMetrics: 0.2 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await run.finish();
+    const d = await get<RunDetailResponse>(server.url, user.key, `/runs/${run.id}`);
+    const cpu = d.metrics.find((m) => m.key === "__swanlab__.cpu.pct");
+    expect(cpu?.isSystem).toBe(true);
+    expect(cpu!.count).toBeGreaterThanOrEqual(2);
+    expect(d.metrics.find((m) => m.key === "__swanlab__.mem.proc")?.lastValue).toBeGreaterThan(10);
+  });
+});
+
 describe("offline runs and swanlab sync", () => {
+  it("a cloud run whose server is down the whole time keeps everything; finish says how to sync it", async () => {
+    const warn = vi.spyOn(console, "error").mockImplementation(() => {});
+    let messages: string[] = [];
+    let run: Run;
+    try {
+      run = await init({ ...opts(), host: `http://127.0.0.1:${await freePort()}`, project: "sdk-down", finishTimeoutSeconds: 1 });
+      for (let i = 0; i < 50; i++) run.log({ loss: i });
+      expect(await run.finish()).toBe(false);
+      messages = warn.mock.calls.map((c) => String(c[0]));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(messages.some((m) => m.includes("retrying in the background"))).toBe(true);
+    expect(messages.some((m) => m.includes(`swanlab sync ${run.dir}`))).toBe(true);
+    const r = await swanlab(["sync", run.dir!, "--host", server.url], { env: { HOME: os.tmpdir(), SWANLAB_API_KEY: user.key } });
+    expect(r.code).toBe(0);
+    const d = await get<RunDetailResponse>(server.url, user.key, `/runs/${run.id}`);
+    expect(d.run.status).toBe("finished");
+    expect((await series(run.id, "loss")).points.map((p) => p.value)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+
   it("an offline run uploaded with `swanlab sync` equals the same run logged online; sync is idempotent and resumable", async () => {
     const online = await init({ ...opts(), project: "sdk-sync", config: { seed: 7 } });
     script(online);
@@ -142,7 +177,8 @@ describe("offline runs and swanlab sync", () => {
     const first = await swanlab(["sync", offline.dir!], { env });
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`${offline.id}: synced 314 entries to ${server.url}/${user.username}/sdk-sync/runs/${offline.id}`);
+    // 300 × 2 scalars + 3 eval points + 3 texts + 2 log lines
+    expect(first.stdout).toContain(`${offline.id}: synced 608 entries to ${server.url}/${user.username}/sdk-sync/runs/${offline.id}`);
     const a = await snapshot(online.id);
     const b = await snapshot(offline.id);
     expect(b).toEqual(a);
