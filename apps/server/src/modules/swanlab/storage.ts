@@ -23,7 +23,8 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
     if (!p.startsWith(root + sep)) throw new Error(`storage key escapes the root: ${key}`);
     return p;
   }
-  const missing = (err: unknown) => (err as { code?: string }).code === "ENOENT";
+  // A key whose parent is a file, or a name too long for the disk, is as absent as a missing one.
+  const missing = (err: unknown) => ["ENOENT", "ENOTDIR", "ENAMETOOLONG"].includes((err as { code?: string }).code ?? "");
 
   return {
     async put(key, data) {

@@ -1,6 +1,6 @@
 // Pure conversions between the SwanLab wire format and the house model.
 import { describe, expect, it } from "vitest";
-import { decodeKeySegment, encodeKeySegment, mediaTypeOf, toEpochMs, toMetricValue, unwrapConfig, wrapConfig } from "./swanlab.service.js";
+import { decodeKeySegment, encodeKeySegment, mediaTypeOf, stripNul, toEpochMs, toMetricValue, unwrapConfig, wrapConfig } from "./swanlab.service.js";
 
 describe("config wrapping", () => {
   it("removes {value, sort, desc} and keeps plain values", () => {
@@ -40,5 +40,11 @@ describe("media paths", () => {
     expect(mediaTypeOf("val%2Fimg/image-step3-0123.PNG")).toEqual({ ext: ".png", contentType: "image/png", kind: "image" });
     expect(mediaTypeOf("media/audio/001-ab.wav").kind).toBe("audio");
     expect(mediaTypeOf("noext")).toEqual({ ext: "", contentType: null, kind: "other" });
+  });
+});
+
+describe("NUL characters (PostgreSQL text and jsonb refuse them)", () => {
+  it("are removed from strings and keys at any depth", () => {
+    expect(stripNul({ "a\u0000b": ["x\u0000", { y: "\u0000z" }], n: 1, t: null })).toEqual({ ab: ["x", { y: "z" }], n: 1, t: null });
   });
 });

@@ -105,6 +105,15 @@ const OBJECT_PATH = /^(media\/[a-z0-9]+\/[^/\s]+\.[A-Za-z0-9]+|[^/\s]+\/[a-z0-9]
 const isTextFile = (p: string) => /\.txt$/i.test(p) || p.startsWith("media/text/");
 const MEDIA_PATH_MAX = 512;
 const MAX_FLAGS = 100_000;
+/** PostgreSQL text cannot hold U+0000 (a stray NUL would fail the whole batch, which 0.7 re-sends forever). */
+const noNul = (s: string) => s.replace(/\u0000/g, "");
+/** The same for JSON (jsonb rejects \u0000 in keys and strings). */
+export function stripNul(v: unknown): unknown {
+  if (typeof v === "string") return noNul(v);
+  if (Array.isArray(v)) return v.map(stripNul);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [noNul(k), stripNul(x)]));
+  return v;
+}
 const CAPTION_SUFFIX = ".caption.txt";
 
 // --- the service ---
@@ -208,11 +217,11 @@ export function createSwanlabService(deps: Deps) {
   async function profile(actor: Actor, workspace: string, project: string, cuid: string, body: SwanlabProfileBody, flagId: string | undefined): Promise<Takeover> {
     await runIn(actor, workspace, project, cuid, "write");
     if (takenOver(cuid, flagId)) return { takenOver: true };
-    const metadata = { ...(body.metadata ?? {}), ...(body.conda !== undefined ? { conda: body.conda } : {}) };
+    const metadata = stripNul({ ...(body.metadata ?? {}), ...(body.conda !== undefined ? { conda: body.conda } : {}) }) as Record<string, unknown>;
     await runs.update(actor, cuid, {
-      ...(body.config ? { config: unwrapConfig(body.config) } : {}),
+      ...(body.config ? { config: stripNul(unwrapConfig(body.config)) as Record<string, unknown> } : {}),
       ...(Object.keys(metadata).length ? { metadata } : {}),
-      ...(body.requirements !== undefined ? { requirements: body.requirements } : {}),
+      ...(body.requirements !== undefined ? { requirements: noNul(body.requirements) } : {}),
     });
     return { takenOver: false };
   }
@@ -268,7 +277,7 @@ export function createSwanlabService(deps: Deps) {
         const seq = r.data.epoch;
         logs.push({
           level: LEVELS[(r.data.level ?? "INFO").toUpperCase()] ?? "info",
-          message: r.data.message.slice(0, 100_000),
+          message: noNul(r.data.message).slice(0, 100_000),
           time: toEpochMs(r.data.create_time) ?? now,
           ...(seq !== undefined && Number.isSafeInteger(seq) && seq >= 0 ? { seq } : {}),
         });
@@ -282,8 +291,8 @@ export function createSwanlabService(deps: Deps) {
           const caption = extra && typeof extra === "object" && typeof (extra as { caption?: unknown }).caption === "string" ? (extra as { caption: string }).caption : undefined;
           const resolved = await resolveMediaItem(runId, key, step, i, item);
           if (resolved.kind === "skip") skipped++;
-          else if (resolved.kind === "text") texts.push({ key, step, index: i, text: resolved.text.slice(0, 1_000_000), ...(caption ? { caption: caption.slice(0, 10_000) } : {}), time });
-          else media.push({ ...resolved.row, caption: caption?.slice(0, 10_000) ?? null });
+          else if (resolved.kind === "text") texts.push({ key, step, index: i, text: noNul(resolved.text).slice(0, 1_000_000), ...(caption ? { caption: noNul(caption).slice(0, 10_000) } : {}), time });
+          else media.push({ ...resolved.row, caption: caption ? noNul(caption).slice(0, 10_000) : null });
         }
       }
     }
@@ -313,7 +322,9 @@ export function createSwanlabService(deps: Deps) {
   async function resolveMediaItem(runId: string, key: string, step: number, index: number, item: string):
     Promise<{ kind: "text"; text: string } | { kind: "file"; row: MediaRow & { staged: string | null } } | { kind: "skip" }> {
     const staged = stagingKey(runId, item);
-    const validPath = item.length <= 400 && !item.startsWith("/") && !item.split("/").some((s) => s === ".." || s === "." || s === "");
+    // Inline 0.7 text can be anything: only path-like strings are looked up in storage.
+    const validPath = item.length <= 400 && !item.startsWith("/") && !/[\u0000-\u001f\\]/.test(item) &&
+      !item.split("/").some((s) => s === ".." || s === "." || s === "" || s.length > 200);
     const stagedSize = validPath ? await deps.storage.size(staged) : null;
     if (stagedSize !== null && isTextFile(item)) {
       const bytes = await deps.storage.get(staged);
