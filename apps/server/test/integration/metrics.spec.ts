@@ -193,6 +193,72 @@ describe("series", () => {
   });
 });
 
+describe("long series (read from scalar_rollups)", () => {
+  let runId: string;
+  const N = 80_000; // above the 50k-point threshold where the rollups take over
+  const special: Record<number, number | string> = { 1_000: 500, 33_333: -500, 70_001: "NaN", 79_999: 7 };
+  const value = (s: number): number | string => special[s] ?? Math.cos(s / 500);
+  beforeAll(async () => {
+    runId = (await createRun(h.app, u)).id;
+    // Odd steps first, then even ones: every block is written twice, so the rollup merge is exercised.
+    for (const parity of [1, 0]) {
+      const steps = Array.from({ length: N / 2 }, (_, i) => 2 * i + parity);
+      for (let i = 0; i < steps.length; i += 10_000) {
+        const metrics = steps.slice(i, i + 10_000).map((st) => ({ key: "long", step: st, value: value(st) }));
+        expect((await log(runId, { metrics })).body.accepted.metrics).toBe(metrics.length);
+      }
+    }
+  });
+
+  it("keeps the rollups equal to a recomputation from the points", async () => {
+    const recompute = `
+      SELECT c.block, c.n, lo.step AS min_step, lo.value::text AS min_value, hi.step AS max_step, hi.value::text AS max_value, la.step AS last_step, la.value::text AS last_value
+      FROM (SELECT step / 256 AS block, count(*)::int AS n FROM scalar_points WHERE run_id = $1 AND key = 'long' GROUP BY 1) c
+      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, value, step) lo USING (block)
+      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, value DESC, step) hi USING (block)
+      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, step DESC) la USING (block)
+      ORDER BY block`;
+    const expected = (await h.db.pool.query(recompute, [runId])).rows;
+    const actual = (await h.db.pool.query(`SELECT block, count AS n, min_step, min_value::text AS min_value, max_step, max_value::text AS max_value, last_step, last_value::text AS last_value
+      FROM scalar_rollups WHERE run_id = $1 AND key = 'long' ORDER BY block`, [runId])).rows;
+    expect(actual.length).toBe(Math.ceil(N / 256));
+    expect(actual).toEqual(expected);
+    // A re-sent batch changes nothing.
+    await log(runId, { metrics: [{ key: "long", step: 0, value: -1e9 }] });
+    expect((await h.db.pool.query(`SELECT min_value FROM scalar_rollups WHERE run_id = $1 AND key = 'long' AND block = 0`, [runId])).rows[0].min_value).not.toBe(-1e9);
+  });
+
+  it("downsamples keeping spikes, dips, NaN and the last point", async () => {
+    const res = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=long&maxPoints=600`, { as: u });
+    expect(res.body).toMatchObject({ total: N, downsampled: true });
+    const pts = res.body.points as Array<{ step: number; value: number | string }>;
+    expect(pts.length).toBeLessThanOrEqual(600);
+    expect(pts.length).toBeGreaterThan(300);
+    for (const [st, v] of Object.entries(special)) expect(pts).toContainEqual(expect.objectContaining({ step: Number(st), value: v }));
+    expect(pts.at(-1)!.step).toBe(N - 1);
+    for (let i = 1; i < pts.length; i++) expect(pts[i]!.step).toBeGreaterThan(pts[i - 1]!.step);
+    for (const p of pts) expect(p.value).toEqual(value(p.step));
+  });
+
+  it("zooms on a range that does not start or end on a block", async () => {
+    // 999 and 60,500 fall inside blocks: the partial blocks are read as points.
+    const res = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=long&minStep=999&maxStep=60500&maxPoints=300`, { as: u });
+    expect(res.body).toMatchObject({ total: 60500 - 999 + 1, downsampled: true });
+    const steps = (res.body.points as Array<{ step: number }>).map((p) => p.step);
+    expect(Math.min(...steps)).toBeGreaterThanOrEqual(999);
+    expect(Math.max(...steps)).toBe(60500);
+    expect(steps).toContain(1_000);
+    expect(steps).toContain(33_333);
+    expect(steps).not.toContain(70_001);
+    expect(steps.length).toBeLessThanOrEqual(300);
+    const tiny = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=long&minStep=1000&maxStep=1000`, { as: u });
+    expect(tiny.body).toMatchObject({ total: 1, downsampled: false, points: [expect.objectContaining({ step: 1000, value: 500 })] });
+    const full = await call(h.app, "GET", `/api/v1/runs/${runId}/metrics?key=long&maxPoints=${N}`, { as: u });
+    expect(full.body).toMatchObject({ total: N, downsampled: false });
+    expect(full.body.points).toHaveLength(N);
+  });
+});
+
 describe("texts, logs, CSV", () => {
   it("reads texts by key and step (latest step by default)", async () => {
     const run = await createRun(h.app, u);

@@ -1,6 +1,7 @@
 // The hot path, in raw SQL: one `unnest` INSERT per kind and batch, ON CONFLICT DO NOTHING so a re-sent
 // batch is a no-op, RETURNING only the rows that are new (those are the ones pushed to subscribers).
-// metric_series keeps per-key last value and count, updated in the same statement.
+// metric_series keeps per-key last value and count, and scalar_rollups per-block min/max/last, updated in
+// the same statement.
 import type { Db } from "@swanhouse/db";
 import type pg from "pg";
 
@@ -12,6 +13,32 @@ export type LogRow = { seq: number; level: string; message: string; time: Date }
 export const SYSTEM_PREFIX = "__swanlab__.";
 
 type Q = Pick<pg.PoolClient, "query">;
+
+/** Steps per scalar_rollups row (see downsample.ts). */
+export const ROLLUP_BLOCK = 256;
+const B = ROLLUP_BLOCK;
+// Folds the new points (CTE `ins`) into their blocks' min/max/last. Ties as in the migration that made
+// the table: min = smallest (value, step), max = largest value at the smallest step, last = largest step.
+const ROLLUP_SQL = `
+     blk AS (SELECT key, step / ${B} AS block, count(*)::int AS c FROM ins GROUP BY 1, 2),
+     lo AS (SELECT DISTINCT ON (key, step / ${B}) key, step / ${B} AS block, step, value, time FROM ins ORDER BY key, step / ${B}, value, step),
+     hi AS (SELECT DISTINCT ON (key, step / ${B}) key, step / ${B} AS block, step, value, time FROM ins ORDER BY key, step / ${B}, value DESC, step),
+     la AS (SELECT DISTINCT ON (key, step / ${B}) key, step / ${B} AS block, step, value, time FROM ins ORDER BY key, step / ${B}, step DESC),
+     roll AS (
+       INSERT INTO scalar_rollups AS r (run_id, key, block, count, min_step, min_value, min_time, max_step, max_value, max_time, last_step, last_value, last_time)
+       SELECT $1, blk.key, blk.block, blk.c, lo.step, lo.value, lo.time, hi.step, hi.value, hi.time, la.step, la.value, la.time
+       FROM blk JOIN lo USING (key, block) JOIN hi USING (key, block) JOIN la USING (key, block)
+       ON CONFLICT (run_id, key, block) DO UPDATE SET
+         count = r.count + EXCLUDED.count,
+         min_step = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (r.min_value, r.min_step) THEN EXCLUDED.min_step ELSE r.min_step END,
+         min_value = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (r.min_value, r.min_step) THEN EXCLUDED.min_value ELSE r.min_value END,
+         min_time = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (r.min_value, r.min_step) THEN EXCLUDED.min_time ELSE r.min_time END,
+         max_step = CASE WHEN (EXCLUDED.max_value, -EXCLUDED.max_step) > (r.max_value, -r.max_step) THEN EXCLUDED.max_step ELSE r.max_step END,
+         max_value = CASE WHEN (EXCLUDED.max_value, -EXCLUDED.max_step) > (r.max_value, -r.max_step) THEN EXCLUDED.max_value ELSE r.max_value END,
+         max_time = CASE WHEN (EXCLUDED.max_value, -EXCLUDED.max_step) > (r.max_value, -r.max_step) THEN EXCLUDED.max_time ELSE r.max_time END,
+         last_step = GREATEST(EXCLUDED.last_step, r.last_step),
+         last_value = CASE WHEN EXCLUDED.last_step > r.last_step THEN EXCLUDED.last_value ELSE r.last_value END,
+         last_time = CASE WHEN EXCLUDED.last_step > r.last_step THEN EXCLUDED.last_time ELSE r.last_time END)`;
 
 export async function insertPoints(q: Q, runId: string, rows: PointRow[]): Promise<PointRow[]> {
   if (!rows.length) return [];
@@ -31,7 +58,8 @@ export async function insertPoints(q: Q, runId: string, rows: PointRow[]): Promi
          count = ms.count + EXCLUDED.count,
          updated_at = now(),
          last_step = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_step ELSE ms.last_step END,
-         last_value = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_value ELSE ms.last_value END)
+         last_value = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_value ELSE ms.last_value END),
+     ${ROLLUP_SQL}
      SELECT key, step, value, time FROM ins ORDER BY key, step`,
     [runId, rows.map((r) => r.key), rows.map((r) => r.step), rows.map((r) => r.value), rows.map((r) => r.time)],
   );
