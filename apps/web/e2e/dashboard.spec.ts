@@ -90,6 +90,7 @@ test("sign up, key, live run page, texts, reconnect, compare", async ({ page, br
   await rest(key, "POST", `/runs/${run.id}/finish`, { state: "finished" });
   await page.goto(`${base()}/${username}/${project}`);
   await expect(page.getByTestId("run-row")).toHaveCount(2);
+  await page.getByTestId("chart-train/loss").scrollIntoViewIfNeeded(); // charts load when they come into view
   await waitForChart(page, "train/loss", (s) => s.length === 2 && s.some((x) => x.name === "run-a" && x.n === 150) && s.some((x) => x.name === "run-b" && x.n === 80), Date.now());
   // Live on the project page too.
   await waitLive(page);
@@ -121,6 +122,7 @@ test("sign up, key, live run page, texts, reconnect, compare", async ({ page, br
   await expect(anonPage.getByTestId("run-row")).toHaveCount(2);
   await expect(anonPage.locator('a[href="/login"]')).toBeAttached(); // logged out, read-only
   await expect(anonPage.getByLabel("Compare run-a")).toBeVisible();
+  await anonPage.getByTestId("chart-train/loss").scrollIntoViewIfNeeded();
   await waitForChart(anonPage, "train/loss", (s) => s.length > 0 && s.every((x) => x.n > 0), Date.now());
   await shot(anonPage, "08-public-logged-out", info.project.name);
   await anon.close();

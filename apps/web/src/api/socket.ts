@@ -84,20 +84,6 @@ class Realtime {
     };
   }
 
-  /** Resolves once every current subscription has been acked (or after `timeoutMs`, so a dead socket
-   *  never blocks the first fetch). Fetching after the ack means no point can fall between the two. */
-  ready(timeoutMs = 1500): Promise<void> {
-    return new Promise((resolve) => {
-      const started = Date.now();
-      const check = () => {
-        const pending = [...this.subs.values()].some((s) => !s.acked);
-        if (!pending || Date.now() - started > timeoutMs || this.status === "lost") resolve();
-        else setTimeout(check, 10);
-      };
-      setTimeout(check, 0);
-    });
-  }
-
   on(h: Partial<Handlers>): () => void {
     this.ensure();
     this.handlers.add(h);

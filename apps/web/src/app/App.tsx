@@ -28,7 +28,9 @@ function Routes() {
   const { pathname } = useLocation();
   const route = matchRoute(pathname);
   const me = useMe();
-  if (me.isLoading) return <div className="page-loading">Loading…</div>;
+  // Pages readable logged out (public projects) render at once, while /auth/me is still in flight.
+  const publicPage = route.name === "workspace" || route.name === "project" || route.name === "run" || route.name === "notFound";
+  if (me.isLoading && !publicPage) return <div className="page-loading">Loading…</div>;
   const user = me.data ?? null;
   if (route.name === "login" || route.name === "signup") return user ? <Redirect to="/" /> : <AuthPage mode={route.name} />;
   if (route.name === "home") return user ? <Redirect to={paths.workspace(user.user.username)} /> : <Redirect to="/login" />;

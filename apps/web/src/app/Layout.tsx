@@ -18,7 +18,7 @@ function ConnectionBanner() {
     // Polling fallback while the socket is down: a setTimeout chain, so slow answers never pile up.
     let timer: ReturnType<typeof setTimeout>;
     const tick = () => {
-      seriesStore.refetchVisible();
+      seriesStore.resync();
       void qc.invalidateQueries({ predicate: (q) => q.queryKey[0] === "logs" || q.queryKey[0] === "run" });
       timer = setTimeout(tick, POLL_MS);
     };

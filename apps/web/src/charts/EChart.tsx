@@ -1,6 +1,7 @@
 // The only place that touches an ECharts instance: init when the box first scrolls into view, resize
 // with a ResizeObserver, setOption with lazyUpdate (series replaced, zoom and legend state kept), dispose.
 // Only the chart types and components used are registered (echarts/core keeps the bundle small).
+// The parent may keep passing the same option object while off screen: setOption runs only on change.
 import { useEffect, useRef, useState } from "react";
 import * as echarts from "echarts/core";
 import { LineChart } from "echarts/charts";
@@ -27,24 +28,27 @@ type Props = {
   className?: string;
   /** Marks the box once real points are drawn (the benchmark's "first chart" clock). */
   hasData?: boolean;
+  /** Called when the box scrolls in or out of view: off-screen charts skip live redraws. */
+  onVisible?: (visible: boolean) => void;
 };
 
-export function EChart({ option, height, onZoom, onReady, className, hasData }: Props) {
+export function EChart({ option, height, onZoom, onReady, className, hasData, onVisible }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<EChartsInstance | null>(null);
   const [visible, setVisible] = useState(false);
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
+  const visibleRef = useRef(onVisible);
+  visibleRef.current = onVisible;
 
   useEffect(() => {
     const el = box.current;
     if (!el) return;
     if (typeof IntersectionObserver === "undefined") return setVisible(true);
     const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) {
-        setVisible(true);
-        io.disconnect();
-      }
+      const on = entries.some((e) => e.isIntersecting);
+      if (on) setVisible(true);
+      visibleRef.current?.(on);
     }, { rootMargin: "200px" });
     io.observe(el);
     return () => io.disconnect();
@@ -76,8 +80,15 @@ export function EChart({ option, height, onZoom, onReady, className, hasData }: 
     // onReady is a setter from the parent; re-running on its identity would re-create the chart.
   }, [visible]);
 
+  const seriesIds = useRef("");
   useEffect(() => {
-    chart.current?.setOption(option, { replaceMerge: ["series"], lazyUpdate: true });
+    const c = chart.current;
+    if (!c) return;
+    // Same lines as before: merge by series id (ECharts swaps the data only). A line added or removed:
+    // replace the series list so removed runs disappear.
+    const ids = ((option.series ?? []) as Array<{ id?: string }>).map((x) => x.id).join("|");
+    c.setOption(option, ids === seriesIds.current ? { lazyUpdate: true } : { replaceMerge: ["series"], lazyUpdate: true });
+    seriesIds.current = ids;
   }, [option, visible]);
 
   return <div ref={box} className={className} data-has-data={hasData ? "1" : "0"} style={{ height, width: "100%" }} />;

@@ -35,7 +35,7 @@ export function formatDuration(seconds: number): string {
 export function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3).replace(/\.?0+e/, "e");
   return Number(v.toPrecision(5)).toString();
 }
 
@@ -88,7 +88,7 @@ export function buildLineOption(lines: readonly LineInput[], opts: LineOptions):
       axisLabel: { fontSize: 11, formatter: (v: number) => formatValue(v) },
       splitLine: { lineStyle: { color: "#eef0f3" } },
     },
-    dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "none", zoomOnMouseWheel: "shift", moveOnMouseWheel: false }, { type: "slider", xAxisIndex: 0, height: 14, bottom: 4, show: !opts.compact, showDetail: false, filterMode: "none" }],
+    dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "none", zoomOnMouseWheel: "shift", moveOnMouseWheel: false }, { type: "slider", xAxisIndex: 0, height: 14, bottom: 4, show: !opts.compact, showDetail: false, showDataShadow: false, filterMode: "none" }],
     series,
   };
 }

@@ -1,25 +1,27 @@
 // The live series cache: one entry per (run, key). A fetch gives the server's downsampled line; socket
-// batches are merged in (no refetch); a refetch after a reconnect keeps the live tail newer than what it
-// got. Lines grown past MAX_POINTS by live appends are thinned (min/max/last) keeping the newest points.
+// batches are merged in (no refetch); after a (re)subscribe, a catch-up fetch asks for the steps after
+// the last one held, so nothing missed while connecting or disconnected stays missing. Lines grown past MAX_POINTS by live appends are thinned (min/max/last) keeping the newest points.
 import { SeriesResponse } from "@swanhouse/contracts";
 import { api, enc, qs } from "../../api/http.js";
-import { realtime } from "../../api/socket.js";
 import { decimate, emptySeries, fromWire, mergePoints, tailAfter, type SeriesData, type WirePoint } from "../../charts/options/series.js";
 
 export const FETCH_POINTS = 2000;
-const MAX_POINTS = 2 * FETCH_POINTS;
+const MAX_POINTS = 1.5 * FETCH_POINTS;
 
 type Entry = {
   data: SeriesData;
   total: number;
   state: "idle" | "loading" | "ready" | "error";
   gen: number;
-  /** Date.now() when the current fetch started: a subscription acked later may have missed nothing. */
+  /** Date.now() when the last fetch started: fetches started after a subscription miss nothing. */
   fetchedAt: number;
+  /** A subscription was acked while the first fetch was in flight: catch up when it lands. */
+  catchUp: boolean;
   listeners: Set<() => void>;
 };
 
 const id = (runId: string, key: string) => `${runId}\u0000${key}`;
+const lastStepOf = (d: SeriesData) => (d.steps.length ? d.steps[d.steps.length - 1]! : -1);
 
 export class SeriesStore {
   private entries = new Map<string, Entry>();
@@ -27,7 +29,7 @@ export class SeriesStore {
   private entry(runId: string, key: string): Entry {
     let e = this.entries.get(id(runId, key));
     if (!e) {
-      e = { data: emptySeries(), total: 0, state: "idle", gen: 0, fetchedAt: 0, listeners: new Set() };
+      e = { data: emptySeries(), total: 0, state: "idle", gen: 0, fetchedAt: 0, catchUp: false, listeners: new Set() };
       this.entries.set(id(runId, key), e);
     }
     return e;
@@ -48,20 +50,36 @@ export class SeriesStore {
     const e = this.entry(runId, key);
     const gen = ++e.gen;
     e.state = e.state === "ready" ? "ready" : "loading";
+    e.fetchedAt = Date.now();
     try {
-      await realtime.ready();
-      e.fetchedAt = Date.now();
       const res = await api(SeriesResponse, `/runs/${enc(runId)}/metrics${qs({ key, maxPoints: FETCH_POINTS })}`);
       if (gen !== e.gen) return;
       const fetched = fromWire(res.points);
-      const lastStep = fetched.steps.length ? fetched.steps[fetched.steps.length - 1]! : -1;
-      e.data = mergePoints(fetched, tailAfter(e.data, lastStep));
+      e.data = mergePoints(fetched, tailAfter(e.data, lastStepOf(fetched)));
       e.total = Math.max(res.total, e.data.steps.length);
       e.state = "ready";
     } catch {
       if (gen === e.gen) e.state = "error";
     }
     this.notify(e);
+    if (e.catchUp && gen === e.gen) void this.catchUp(runId, key);
+  }
+
+  /** Points after the last step held, at full resolution: what a subscription that came after our
+   *  fetch may have missed. Falls back to a full load when too much was missed. */
+  async catchUp(runId: string, key: string): Promise<void> {
+    const e = this.entry(runId, key);
+    e.catchUp = false;
+    const gen = e.gen;
+    e.fetchedAt = Date.now();
+    try {
+      const res = await api(SeriesResponse, `/runs/${enc(runId)}/metrics${qs({ key, maxPoints: FETCH_POINTS, minStep: lastStepOf(e.data) + 1 })}`);
+      if (gen !== e.gen) return;
+      if (res.downsampled) return void this.load(runId, key);
+      this.append(runId, res.points.map((p) => ({ ...p, key })));
+    } catch {
+      // The next resync or the polling fallback tries again.
+    }
   }
 
   append(runId: string, points: readonly (WirePoint & { key: string })[]): void {
@@ -83,14 +101,21 @@ export class SeriesStore {
     }
   }
 
-  /** After a (re)subscribe: refetch what is on screen and was fetched before `before`; forget the rest. */
-  refetchVisible(runIds?: ReadonlySet<string>, before = Infinity): void {
+  /** After a (re)subscribe acked: entries on screen whose fetch started before `before` catch up on
+   *  what they may have missed (in-flight ones once they land); entries no one shows are forgotten. */
+  resync(runIds?: ReadonlySet<string>, before = Infinity): void {
     for (const [k, e] of this.entries) {
-      const runId = k.slice(0, k.indexOf("\u0000"));
+      const sep = k.indexOf("\u0000");
+      const runId = k.slice(0, sep);
       if (runIds && !runIds.has(runId)) continue;
-      if (e.state === "ready" && e.fetchedAt >= before) continue;
-      if (e.listeners.size) void this.load(runId, k.slice(k.indexOf("\u0000") + 1));
-      else this.entries.delete(k);
+      if (!e.listeners.size) {
+        this.entries.delete(k);
+        continue;
+      }
+      if (e.fetchedAt >= before) continue;
+      if (e.state === "loading") e.catchUp = true;
+      else if (e.state === "ready") void this.catchUp(runId, k.slice(sep + 1));
+      else if (e.state === "error") void this.load(runId, k.slice(sep + 1));
     }
   }
 

@@ -34,6 +34,14 @@ export const useTexts = (runId: string, key: string, step: number | undefined) =
 
 export const logsKey = (runId: string) => ["logs", runId] as const;
 const MAX_LOG_PAGES = 20;
+const MAX_PUSHED_LOGS = 2000;
+
+/** Lines pushed by the socket, per run, kept so a fetch in flight when they arrived still shows them. */
+const pushedLogs = new Map<string, LogLine[]>();
+export function rememberPushedLogs(runId: string, lines: readonly LogLine[]) {
+  const cur = pushedLogs.get(runId) ?? [];
+  pushedLogs.set(runId, [...cur, ...lines].slice(-MAX_PUSHED_LOGS));
+}
 export const useLogs = (runId: string) =>
   useQuery({
     queryKey: logsKey(runId),
@@ -46,7 +54,7 @@ export const useLogs = (runId: string) =>
         cursor = res.nextCursor;
         if (!cursor) break;
       }
-      return out;
+      return mergeLogs(out, pushedLogs.get(runId) ?? []);
     },
   });
 

@@ -5,7 +5,7 @@ import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { MetricSummary, RunDetailResponse, ListRunsResponse, LogLine } from "@swanhouse/contracts";
 import { realtime } from "../../api/socket.js";
 import { seriesStore } from "../charts/series-store.js";
-import { logsKey, mergeLogs, runKey, runsKey, textsKey } from "./api.js";
+import { logsKey, mergeLogs, rememberPushedLogs, runKey, runsKey, textsKey } from "./api.js";
 
 export const useSocketStatus = () => useSyncExternalStore((l) => realtime.onStatus(l), () => realtime.status);
 
@@ -43,6 +43,7 @@ export function useRunRealtime(runId: string) {
       },
       logs: (e) => {
         if (e.runId !== runId) return;
+        rememberPushedLogs(runId, e.logs);
         qc.setQueryData<LogLine[]>(logsKey(runId), (cur) => (cur ? mergeLogs(cur, e.logs) : cur));
       },
       run: (e) => {
@@ -52,7 +53,7 @@ export function useRunRealtime(runId: string) {
     });
     const offResync = realtime.onResync((body, before) => {
       if (!("runId" in body) || body.runId !== runId) return;
-      seriesStore.refetchVisible(new Set([runId]), before);
+      seriesStore.resync(new Set([runId]), before);
       const stale = { predicate: (q: { state: { dataUpdatedAt: number } }) => q.state.dataUpdatedAt < before };
       void qc.invalidateQueries({ queryKey: runKey(runId), ...stale });
       void qc.invalidateQueries({ queryKey: logsKey(runId), ...stale });
@@ -90,7 +91,7 @@ export function useProjectRealtime(projectId: string | undefined, ws: string, p:
     });
     const offResync = realtime.onResync((body, before) => {
       if (!("projectId" in body) || body.projectId !== projectId) return;
-      seriesStore.refetchVisible(undefined, before);
+      seriesStore.resync(undefined, before);
       void qc.invalidateQueries({ queryKey: runsKey(ws, p), predicate: (q) => q.state.dataUpdatedAt < before });
     });
     return () => {

@@ -34,7 +34,9 @@ function stepRange(d: SeriesData | undefined, mode: "step" | "relative" | "wall"
 export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: string; runs: readonly ChartRun[]; height?: number }) {
   const { settings } = useChartSettings();
   const runIds = useMemo(() => runs.map((r) => r.id), [runs]);
-  const live = useLiveSeries(runIds, metricKey);
+  // Charts load when they first come near the viewport, so the ones on screen are served first.
+  const [seen, setSeen] = useState(false);
+  const live = useLiveSeries(runIds, metricKey, seen);
   const [zoomed, setZoomed] = useState<Map<string, WirePoint[]> | null>(null);
   const [zoomBusy, setZoomBusy] = useState(false);
   const chartRef = useRef<EChartsInstance | null>(null);
@@ -50,7 +52,18 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
       }),
     [runs, live, zoomed],
   );
-  const option = useMemo(() => buildLineOption(lines, { ...settings, compact: false }), [lines, settings]);
+  // Off screen, the option is rebuilt only when the chart scrolls back in (live data keeps flowing into
+  // the store and into data-series either way).
+  const [onScreen, setOnScreen] = useState(true);
+  const onVisible = useCallback((v: boolean) => {
+    setOnScreen(v);
+    if (v) setSeen(true);
+  }, []);
+  const lastOption = useRef<ReturnType<typeof buildLineOption> | null>(null);
+  const option = useMemo(() => {
+    if (!onScreen && lastOption.current) return lastOption.current;
+    return (lastOption.current = buildLineOption(lines, { ...settings, compact: false }));
+  }, [lines, settings, onScreen]);
   const hasData = lines.some((l) => l.data.steps.length > 0);
   const loading = live.entries.some((e) => e.state === "loading" || e.state === "idle") && !hasData;
   const anyDownsampled = live.entries.some((e) => e.total > e.data.steps.length);
@@ -119,9 +132,9 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
           <button className="icon-btn" title="Download PNG" aria-label={`Download ${metricKey} as PNG`} onClick={download}>⤓</button>
         </span>
       </figcaption>
-      {loading ? <div className="chart-empty" style={{ height }}>loading…</div> : null}
-      <div style={{ display: loading ? "none" : "block" }}>
-        <EChart option={option} height={height} onZoom={debouncedZoom} onReady={(c) => (chartRef.current = c)} hasData={hasData} />
+      <div className="chart-body">
+        <EChart option={option} height={height} onZoom={debouncedZoom} onReady={(c) => (chartRef.current = c)} hasData={hasData} onVisible={onVisible} />
+        {loading && <div className="chart-loading">loading…</div>}
       </div>
     </figure>
   );

@@ -1,9 +1,9 @@
-// The lines of one chart, live: subscribes to the store entries of each run and re-renders at most once
-// per MIN_FRAME_MS, on an animation frame, however fast socket batches arrive.
+// The lines of one chart, live: subscribes to the store entries of each run (which fetches them) and
+// re-renders at most once per MIN_FRAME_MS, on an animation frame, however fast socket batches arrive.
 import { useEffect, useMemo, useState } from "react";
 import { seriesStore } from "../series-store.js";
 
-export const MIN_FRAME_MS = 200;
+export const MIN_FRAME_MS = 250;
 
 export function useThrottledTick(): [number, () => void] {
   const [tick, setTick] = useState(0);
@@ -26,14 +26,17 @@ export function useThrottledTick(): [number, () => void] {
   return [tick, schedule];
 }
 
-export function useLiveSeries(runIds: readonly string[], key: string) {
+/** `enabled` false (the chart has not come into view yet): nothing is fetched, so the charts on
+ *  screen get the server first. */
+export function useLiveSeries(runIds: readonly string[], key: string, enabled = true) {
   const [tick, schedule] = useThrottledTick();
   const idsKey = runIds.join(",");
   useEffect(() => {
+    if (!enabled) return;
     const offs = runIds.map((r) => seriesStore.subscribe(r, key, schedule));
     schedule();
     return () => offs.forEach((off) => off());
-  }, [idsKey, key, schedule]);
+  }, [idsKey, key, schedule, enabled]);
   return useMemo(() => ({ tick, entries: runIds.map((r) => ({ runId: r, ...seriesStore.get(r, key) })) }),
     [tick, idsKey, key]);
 }

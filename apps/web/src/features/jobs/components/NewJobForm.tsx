@@ -1,7 +1,7 @@
 // "New fine-tune": project, run name, model (the workers' models folders + init-random demos), data
 // (synthetic demo set, paths on the worker host, or uploaded JSONL), device, hyperparameters (recipe
 // defaults). Field messages come from the local check first, then from the server's answer.
-import { useState, type ChangeEvent, type FormEvent, type ReactNode } from "react";
+import { cloneElement, useId, useState, type ChangeEvent, type FormEvent, type ReactElement } from "react";
 import type { Hyperparameters, Job } from "@swanhouse/contracts";
 import { ApiRequestError } from "../../../api/http.js";
 import { ErrorNote } from "../../../components/ui.js";
@@ -14,14 +14,16 @@ const HYPER_FIELDS: Array<[keyof Hyperparameters, string]> = [
   ["maxLength", "Max length"], ["seed", "Seed"], ["maxSteps", "Max steps"], ["evalLimit", "Test samples to predict"], ["maxNewTokens", "Max new tokens"],
 ];
 
-function Field({ label, error, children, hint }: { label: string; error?: string | undefined; children: ReactNode; hint?: string }) {
+/** Label bound to its control by id, so the control's name is the label alone (hints and errors sit beside it). */
+function Field({ label, error, children, hint }: { label: string; error?: string | undefined; children: ReactElement<{ id?: string }>; hint?: string }) {
+  const id = useId();
   return (
-    <label className="job-field">
-      <span>{label}</span>
-      {children}
+    <div className="job-field">
+      <label htmlFor={id}>{label}</label>
+      {cloneElement(children, { id })}
       {hint && <small className="muted">{hint}</small>}
       {error && <small className="error" role="alert">{error}</small>}
-    </label>
+    </div>
   );
 }
 
