@@ -182,11 +182,10 @@ export function createSwanlabService(deps: Deps) {
     if (body.cuid !== undefined && !RunId.safeParse(body.cuid).success) {
       throw BadRequest(`experiment id '${body.cuid}': use 1–64 letters, digits, '_' and '-'`, "cuid");
     }
-    const tags = [...new Set((body.labels ?? []).map((l) => l.name.trim().slice(0, 64)).filter(Boolean))].slice(0, 50);
-    const name = body.name?.trim().slice(0, 200) || undefined;
-    const { run, created } = await runs.create(actor, {
-      project, workspace, name, description: body.description?.slice(0, 2000), tags, id: body.cuid,
-    });
+    const tags = [...new Set((body.labels ?? []).map((l) => noNul(l.name).trim().slice(0, 64)).filter(Boolean))].slice(0, 50);
+    const name = body.name !== undefined ? noNul(body.name).trim().slice(0, 200) || undefined : undefined;
+    const description = body.description !== undefined ? noNul(body.description).slice(0, 2000) : undefined;
+    const { run, created } = await runs.create(actor, { project, workspace, name, description, tags, id: body.cuid });
     // A resumed run is running again (it may have crashed or finished before).
     const current = !created && run.status !== "running" ? await runs.setStatus(run.id, "running") : run;
     const flagId = randomBytes(12).toString("hex");
