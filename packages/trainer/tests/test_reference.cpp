@@ -275,6 +275,52 @@ int main(int argc, char** argv) {
         if (std::system(rm.c_str()) != 0) std::printf("warning: could not remove %s\n", tmp.c_str());
     }
 
+    // --- LoRA dropout (no golden data: PEFT's is random): the gradient must be the derivative of the loss
+    // that the same seed gives, checked by central differences along the gradient and along a random direction.
+    if (backend == "cpu" && !bf16_file) {
+        LoraConfig ld = lc;
+        ld.dropout = 0.3f;
+        auto bd = make_cpu_backend(threads);
+        REQUIRE(bd->init(cfg, ld, w, 4, 32));
+        REQUIRE(lora_load_peft(gdir + "/adapter_init", L, p.data()));
+        auto loss_at = [&](const std::vector<float>& q, uint64_t seed, double* out) {
+            double ls; int64_t nl;
+            Status s = bd->set_lora(q.data());
+            if (s.empty()) s = bd->zero_grad();
+            if (s.empty()) s = bd->forward_backward(batch, 1.0f / (float)nlab_expected, seed, &ls, &nl);
+            *out = ls / (double)nl;
+            return s;
+        };
+        double l0, l1, l_other;
+        REQUIRE(loss_at(p, 77, &l0));
+        REQUIRE(bd->get_grad(gr.data()));
+        REQUIRE(loss_at(p, 77, &l1));
+        REQUIRE(loss_at(p, 78, &l_other));
+        report("dropout: same seed, same loss (|difference|)", std::fabs(l1 - l0), 0);
+        std::printf("     dropout 0.3 loss: seed 77 %.6f, seed 78 %.6f, no dropout %.6f\n", l0, l_other, steps->arr[0].find("loss")->num);
+        if (l_other == l0) { std::printf("FAIL dropout: another seed gives the same loss\n"); g_fail++; }
+        std::vector<float> dir(L.total);
+        uint64_t st = 12345;
+        for (int which = 0; which < 2; which++) {
+            double n2 = 0, gd = 0;
+            for (size_t i = 0; i < L.total; i++) {
+                st = st * 6364136223846793005ull + 1442695040888963407ull;
+                dir[i] = which == 0 ? gr[i] : (float)((double)(st >> 11) / 9007199254740992.0 - 0.5);
+                n2 += (double)dir[i] * dir[i];
+            }
+            for (size_t i = 0; i < L.total; i++) { dir[i] = (float)(dir[i] / std::sqrt(n2)); gd += (double)gr[i] * dir[i]; }
+            const float h = 1e-2f;
+            std::vector<float> qp(p), qm(p);
+            for (size_t i = 0; i < L.total; i++) { qp[i] += h * dir[i]; qm[i] -= h * dir[i]; }
+            double lp, lm;
+            REQUIRE(loss_at(qp, 77, &lp));
+            REQUIRE(loss_at(qm, 77, &lm));
+            double fd = (lp - lm) / (2.0 * h);
+            report(std::string("dropout 0.3: gradient vs central difference along ") + (which ? "a random direction" : "the gradient"),
+                   std::fabs(fd - gd) / std::max(std::fabs(gd), 1e-3), which ? 2e-2 : 2e-3);
+        }
+    }
+
     std::printf("== %s: %s\n", cname.c_str(), g_fail ? "FAILED" : "passed");
     return g_fail ? 1 : 0;
 }
