@@ -86,6 +86,7 @@ export class Run {
   private state: "running" | "finishing" | "done" = "running";
   private sampler: { stop: () => void } | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private flusher: NodeJS.Timeout | undefined;
   private finishing: Promise<boolean> | undefined;
 
   /** @internal use init() */
@@ -168,6 +169,7 @@ export class Run {
     this.state = "finishing";
     this.sampler?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.flusher) clearInterval(this.flusher);
     unregisterRun(this);
     if (!this.spool) {
       this.state = "done";
@@ -200,6 +202,7 @@ export class Run {
     this.state = "done";
     this.sampler?.stop();
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.flusher) clearInterval(this.flusher);
     this.sender?.stop();
     this.spool.append({ t: "f", state });
     this.spool.close();
@@ -219,6 +222,9 @@ export class Run {
   /** @internal */
   startBackground(o: { systemMetricsMs?: number; metadata: boolean; secrets: Array<string | undefined> }): void {
     this.sender?.start();
+    // Bounds what a `kill -9` of the script can lose to the last 200 ms (other exits flush synchronously).
+    this.flusher = setInterval(() => this.spool?.flush(), 200);
+    this.flusher.unref();
     if (o.metadata) {
       void collectMetadata(o.secrets).then((metadata) => {
         if (this.state === "running") this.spool?.append({ t: "u", b: { metadata } });
