@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "@swanhouse/db";
 import {
-  MetricKey, Name, RunId, Step,
+  MetricKey, Name, RunId, Step, toWireValue,
   type LogInput, type MetricInput, type MetricValue, type Run, type TextInput,
   type SwanlabCreateExperimentBody, type SwanlabExperiment, type SwanlabMetricsBody, type SwanlabProfileBody,
   type SwanlabProject, type SwanlabStateBody, type SwanlabSummariesResponse, type MediaItem,
@@ -58,12 +58,13 @@ export function wrapConfig(config: Record<string, unknown>): Record<string, unkn
 
 /** SDK numbers: finite numbers, "NaN"/"nan", "INF"/"-INF"/"inf"/"Infinity"; anything else is undefined. */
 export function toMetricValue(d: unknown): MetricValue | undefined {
-  if (typeof d === "number") return Number.isFinite(d) ? d : Number.isNaN(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+  // Built through toWireValue: the compiled contracts type does not keep the "-Infinity" literal.
+  if (typeof d === "number") return toWireValue(d);
   if (typeof d !== "string") return undefined;
   const s = d.trim().toLowerCase();
-  if (s === "nan") return "NaN";
-  if (s === "inf" || s === "+inf" || s === "infinity" || s === "+infinity") return "Infinity";
-  if (s === "-inf" || s === "-infinity") return "-Infinity";
+  if (s === "nan") return toWireValue(NaN);
+  if (s === "inf" || s === "+inf" || s === "infinity" || s === "+infinity") return toWireValue(Infinity);
+  if (s === "-inf" || s === "-infinity") return toWireValue(-Infinity);
   const n = Number(s);
   return s !== "" && Number.isFinite(n) ? n : undefined;
 }
