@@ -180,6 +180,7 @@ struct MatmulEngine {
     size_t workspace_bytes = 32u << 20;
     std::string lib_name;
     std::vector<MatmulPlan> plans;
+    bool warned = false;
     lt::CreateFn create = nullptr;
     lt::DestroyFn destroy_handle = nullptr;
     lt::DescCreateFn desc_create = nullptr;
@@ -269,15 +270,16 @@ struct MatmulEngine {
         lt::Preference pref;
         pref_create(&pref);
         pref_set(pref, lt::PREF_MAX_WORKSPACE_BYTES, &workspace_bytes, sizeof(workspace_bytes));
-        lt::HeuristicResult res{};
+        // Padded: the struct layout is declared here by hand, so leave room should a library write more.
+        struct { lt::HeuristicResult r; char pad[512]; } res{};
         int count = 0;
-        int st = heuristic(handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &res, &count);
+        int st = heuristic(handle, p.desc, p.a, p.b, p.c, p.c, pref, 1, &res.r, &count);
         pref_destroy(pref);
         if (st != 0 || count == 0) {
             desc_destroy(p.desc); layout_destroy(p.a); layout_destroy(p.b); layout_destroy(p.c);
             return "cuBLASLt found no algorithm for " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K);
         }
-        p.algo = res.algo;
+        p.algo = res.r.algo;
         plans.push_back(p);
         *out = &plans.back();
         return "";
@@ -293,7 +295,13 @@ struct MatmulEngine {
         }
         const MatmulPlan* p = nullptr;
         std::string err = plan_for(op, M, N, K, C != nullptr && C != D, &p);
-        if (!err.empty()) return err;
+        if (!err.empty()) {   // a shape cuBLASLt declines: our kernel covers every shape
+            if (!warned) std::fprintf(stderr, "matmul: %s; using the own kernel for such shapes\n", err.c_str());
+            warned = true;
+            matmul_own(op, D, C, beta, A, B, M, N, K, alpha, s);
+            CUDA_LAUNCH_CHECK();
+            return "";
+        }
         const void* cptr = (beta != 0.f && C) ? (const void*)C : (const void*)D;
         int st = matmul(handle, p->desc, &alpha, B, p->a, A, p->b, &beta, cptr, p->c, D, p->c, &p->algo, workspace,
                         workspace_bytes, s);

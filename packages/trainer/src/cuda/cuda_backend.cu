@@ -261,14 +261,14 @@ Status CudaBackend::gemm_self_check(std::string* note) {
             for (size_t i = 0; i < ref.size(); i++) { num += (got[i] - ref[i]) * (got[i] - ref[i]); den += ref[i] * ref[i]; }
             return std::isfinite(num) ? std::sqrt(num / den) : 1e30;
         };
-        CUDA_TRY(cudaMemset(dd, 0xFF, hc.size() * 4));
+        CUDA_TRY(cudaMemsetAsync(dd, 0xFF, hc.size() * 4, stream_));   // same stream as the GEMM: ordered
         matmul_own((MatmulOp)op, dd, dc, 1.f, da, db, M, N, K, 0.5f, stream_);
         CUDA_LAUNCH_CHECK();
         CUDA_TRY(cudaStreamSynchronize(stream_));
         CUDA_TRY(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
         err_own = std::max(err_own, err_of());
         if (mm_.using_lt() && lt_status.empty()) {
-            CUDA_TRY(cudaMemset(dd, 0xFF, hc.size() * 4));
+            CUDA_TRY(cudaMemsetAsync(dd, 0xFF, hc.size() * 4, stream_));   // same stream as the GEMM: ordered
             lt_status = mm_.run((MatmulOp)op, dd, dc, 1.f, da, db, M, N, K, 0.5f, stream_);
             CUDA_TRY(cudaStreamSynchronize(stream_));
             CUDA_TRY(cudaMemcpy(got.data(), dd, got.size() * 4, cudaMemcpyDeviceToHost));
