@@ -71,3 +71,20 @@ it("gives up at the drain timeout, leaving the unsent part unacknowledged", asyn
   expect(Date.now() - t0).toBeLessThan(2_500);
   expect(spool.readAck()).toBe(0);
 });
+
+it("stops (keeping everything unacknowledged) when the key is rejected, instead of dropping batches", async () => {
+  const spool = spoolWith(10);
+  const client = {
+    host: "http://fake",
+    log: async () => {
+      throw new HttpError(401, "401 API key rejected: unknown or revoked", undefined);
+    },
+  } as unknown as Client;
+  const warnings: string[] = [];
+  const sender = new Sender({ spool, client, runId: "r", create: { project: "p" }, created: true, warn: (m) => warnings.push(m) });
+  expect(await sender.drain(5_000)).toBe(false);
+  expect(sender.fatalError).toBe("API key rejected by http://fake");
+  expect(sender.stats.dropped).toBe(0);
+  expect(spool.readAck()).toBe(0);
+  expect(warnings).toHaveLength(1);
+});

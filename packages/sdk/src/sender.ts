@@ -57,7 +57,7 @@ export class Sender {
 
   start(): void {
     this.loop ??= this.run().catch((err) => {
-      if (!(err instanceof Stopped)) this.warn(`delivery stopped: ${(err as Error).message}`);
+      if (!(err instanceof Stopped)) this.warn(`delivery stopped: ${(err as Error).message}; unsent data is kept in ${this.o.spool.dir}`);
     }).finally(() => {
       this.stopped = true;
       for (const w of this.drainWaiters.splice(0)) w();
@@ -169,6 +169,11 @@ export class Sender {
         this.outage = false;
         return;
       } catch (err) {
+        // A rejected key is not the data's fault: keep it all for `swanlab sync` instead of dropping batches.
+        if (err instanceof HttpError && err.status === 401) {
+          this.fatal = `API key rejected by ${this.o.client.host}`;
+          throw new Error(this.fatal);
+        }
         if (!isRetryable(err)) return onFinal(err as Error);
         this.stats.retries++;
         if (!this.outage) {
