@@ -5,7 +5,7 @@
 // blocks at the range's edges, so 1M points cost ~3,900 rows instead of 1M.
 // Ordering as in PostgreSQL: NaN sorts above every number; ties go to the smaller step.
 import type pg from "pg";
-import { ROLLUP_BLOCK } from "./metrics.repo.js";
+import { greaterMax, lessMin, ROLLUP_BLOCK } from "./metrics.repo.js";
 
 export type SeriesPoint = { step: number; value: number; time: Date };
 type Q = Pick<pg.Pool, "query">;
@@ -87,24 +87,8 @@ type BlockRow = {
   last_step: number; last_value: number; last_time: Date;
 };
 
-/** PostgreSQL's float8 order: NaN above everything, NaN equal to NaN. */
-function cmpValue(a: number, b: number): number {
-  const an = Number.isNaN(a);
-  const bn = Number.isNaN(b);
-  if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-const lessMin = (a: SeriesPoint, b: SeriesPoint) => {
-  const c = cmpValue(a.value, b.value);
-  return c < 0 || (c === 0 && a.step < b.step);
-};
-const greaterMax = (a: SeriesPoint, b: SeriesPoint) => {
-  const c = cmpValue(a.value, b.value);
-  return c > 0 || (c === 0 && a.step < b.step);
-};
-
 /** The point-by-point path: full resolution when it fits, else one aggregate pass over the points. */
-async function readPoints(q: Q, runId: string, key: string, lo: number, hi: number, maxPoints: number) {
+export async function readPoints(q: Q, runId: string, key: string, lo: number, hi: number, maxPoints: number) {
   const { rows: stat } = await q.query<{ n: number; smin: number | null; smax: number | null }>(
     `SELECT count(*)::int AS n, min(step) AS smin, max(step) AS smax FROM scalar_points
      WHERE run_id = $1 AND key = $2 AND step BETWEEN $3 AND $4`,
