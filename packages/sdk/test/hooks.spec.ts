@@ -58,3 +58,16 @@ it("SIGTERM marks the run aborted and the process ends as killed by the signal",
   expect(await exited).toEqual([null, "SIGTERM"]);
   expect((await detail(id)).run.status).toBe("aborted");
 });
+
+it("process.exit() without finish() leaves a spool that `swanlab sync` completes", async () => {
+  const id = `exit-${Date.now()}`;
+  const r = await runNode([script, "exit"], { env: env(id) });
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(`swanlab sync ${path.join(logDir, id)}`);
+  const s = await runNode([path.join(SDK_DIR, "src/cli.ts"), "sync", path.join(logDir, id)], { env: env(id) });
+  expect(s.stderr).toBe("");
+  expect(s.code).toBe(0);
+  const d = await detail(id);
+  expect(d.run.status).toBe("finished");
+  expect(d.metrics.find((m) => m.key === "loss")?.count).toBe(100);
+});
