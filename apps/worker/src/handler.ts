@@ -28,6 +28,9 @@ export type JobContext = {
   hardware: Record<string, unknown>;
 };
 
+/** The abort reason when the worker itself stops (as opposed to a cancel of the job). */
+export const SHUTDOWN = "worker-shutdown";
+
 /** A failure already reported on the run; the job fails with this message. */
 export class JobFailure extends Error {
   override name = "JobFailure";
@@ -76,7 +79,7 @@ export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<Lora
     run.config.update({ model_config: modelConfig, model_dir: modelDir });
     const tok = () => tokenizerFor(fs.existsSync(path.join(modelDir, "tokenizer.json")) ? modelDir : undefined);
     const { train, test } = prepareData(tok, data, dir, run);
-    if (ctx.signal.aborted) return await endCancelled(run);
+    if (ctx.signal.aborted) return await endAborted(run, ctx.signal);
 
     const out = path.join(dir, "out");
     const args = trainArgs({ data, modelDir, train, test, out, threads: env.cpuThreads });
@@ -90,7 +93,7 @@ export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<Lora
     });
     stderrTail.push(...exit.stderrTail);
     const result = reporter.close();
-    if (ctx.signal.aborted) return await endCancelled(run);
+    if (ctx.signal.aborted) return await endAborted(run, ctx.signal);
     if (exit.code !== 0 || !result.done) throw new JobFailure(failureMessage(exit, result.error));
 
     const summary = { adapter_path: result.adapterPath, final_loss: result.finalLoss, accuracy: result.accuracy, global_step: reporter.globalStep };
@@ -98,7 +101,7 @@ export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<Lora
     await patchSummary(env.host, data.apiKey, run.id, summary).catch((err) => console.error(`job ${data.jobId}: summary not saved: ${(err as Error).message}`));
     return { outcome: "succeeded", runId: run.id, adapterPath: result.adapterPath, accuracy: result.accuracy, finalLoss: result.finalLoss };
   } catch (err) {
-    if (ctx.signal.aborted) return await endCancelled(run);
+    if (ctx.signal.aborted) return await endAborted(run, ctx.signal);
     const message = err instanceof JobFailure ? err.message : `${(err as Error).message ?? String(err)}`;
     run.logMessage(message, "error");
     await run.finish("crashed");
@@ -106,7 +109,14 @@ export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<Lora
   }
 }
 
-async function endCancelled(run: Run): Promise<LoraJobResult> {
+/** Aborted by a cancel (run aborted, job cancelled) or by the worker shutting down (run crashed, job failed). */
+async function endAborted(run: Run, signal: AbortSignal): Promise<LoraJobResult> {
+  if (signal.reason === SHUTDOWN) {
+    const message = "the worker was stopped while this job ran (SIGTERM); the trainer was stopped";
+    run.logMessage(message, "error");
+    await run.finish("crashed");
+    throw new JobFailure(message);
+  }
   run.logMessage("job cancelled: the trainer was stopped (SIGTERM)", "warning");
   await run.finish("aborted");
   return { outcome: "cancelled", runId: run.id, adapterPath: null, accuracy: null, finalLoss: null };

@@ -101,7 +101,10 @@ describe("reporter on the fake trainer", () => {
     expect(logs.filter((l) => "train/loss" in l.data).length).toBeGreaterThanOrEqual(3);
   });
 
-  it("formats a prompt without chat markers as is", () => {
-    expect(predictionText("plain prompt: ", "Sports")).toBe("plain prompt: Sports");
+  it("formats the .qld's readable prompt (system line, user message) as messages", () => {
+    expect(predictionText("You classify.\n文本:球赛,类型选型:['Sports', 'Law']", "Sports")).toBe(
+      "system: You classify.\n\nuser: 文本:球赛,类型选型:['Sports', 'Law']\n\nassistant: Sports",
+    );
+    expect(predictionText("just a question", "Law")).toBe("user: just a question\n\nassistant: Law");
   });
 });

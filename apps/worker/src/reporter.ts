@@ -14,10 +14,18 @@ export type RunSink = {
 
 export type Progress = { step: number; totalSteps: number | null; etaSeconds: number | null; phase: "training" | "evaluating" };
 
-/** "<|im_start|>role\ncontent<|im_end|>" blocks → "role: content" paragraphs, then the assistant's answer. */
+/**
+ * The prediction as messages: "system: …", "user: …", "assistant: <output>". The trainer's prompt is
+ * either the .qld's readable form (system prompt, "\n", user message) or chat-format text
+ * ("<|im_start|>role\ncontent<|im_end|>" blocks).
+ */
 export function predictionText(prompt: string, output: string): string {
   const blocks = [...prompt.matchAll(/<\|im_start\|>(\w+)\n([\s\S]*?)(?:<\|im_end\|>|$)/g)];
-  if (!blocks.length) return `${prompt}${output}`;
+  if (!blocks.length) {
+    const cut = prompt.indexOf("\n");
+    if (cut < 0) return `user: ${prompt}\n\nassistant: ${output}`;
+    return `system: ${prompt.slice(0, cut)}\n\nuser: ${prompt.slice(cut + 1).replace(/\n+$/, "")}\n\nassistant: ${output}`;
+  }
   const parts = blocks.map(([, role, content]) => (role === "assistant" ? `assistant: ${(content ?? "") + output}` : `${role}: ${content}`));
   if (blocks[blocks.length - 1]![1] !== "assistant") parts.push(`assistant: ${output}`);
   return parts.join("\n\n");

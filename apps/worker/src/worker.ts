@@ -6,7 +6,7 @@ import { openQueueKit, queueTarget, type QueueKit } from "@swanhouse/queue";
 import { LoraJobData, type GpuInfo, type WorkerHeartbeat } from "@swanhouse/contracts";
 import type { WorkerEnv } from "./env.js";
 import { hostInfo, nvidiaGpus, scanModels } from "./capabilities.js";
-import { runLoraJob, type HandlerEnv } from "./handler.js";
+import { runLoraJob, SHUTDOWN, type HandlerEnv } from "./handler.js";
 
 export type StartedWorker = { id: string; gpus: GpuInfo[]; kit: QueueKit; heartbeat: () => Promise<void>; close: () => Promise<void> };
 
@@ -43,7 +43,7 @@ export async function startWorker(env: WorkerEnv, opts: { log?: (msg: string) =>
     const ctl = active.get(e.jobId);
     if (ctl && !ctl.signal.aborted) {
       log(`job ${e.jobId}: cancel requested, stopping the trainer (SIGTERM)`);
-      ctl.abort();
+      ctl.abort("cancel");
     }
   });
 
@@ -87,7 +87,7 @@ export async function startWorker(env: WorkerEnv, opts: { log?: (msg: string) =>
     id, gpus, kit, heartbeat,
     async close() {
       clearInterval(timer);
-      for (const ctl of active.values()) ctl.abort();
+      for (const ctl of active.values()) ctl.abort(SHUTDOWN);
       await Promise.allSettled(workers.map((w) => w.close()));
       await stopControl().catch(() => {});
       await kit.close();
