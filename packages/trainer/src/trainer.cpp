@@ -373,8 +373,8 @@ Status run_generate(const GenerateCmdOptions& o) {
     return "";
 }
 
-// Random weights with unit-scale statistics (as the golden models): linear N(0, 1/fan_in), embedding
-// N(0, 1/hidden), norms 1. Not a language model, but activations are far from zero so LoRA has signal.
+// Random weights with unit-scale statistics (as the golden models): linear N(0, init_scale^2/fan_in), norms 1,
+// embedding N(0, embed_scale^2/hidden) (see trainer.h). Not a language model, but activations are far from zero.
 Status run_init_random(const InitRandomOptions& o) {
     Qwen3Config cfg;
     if (!qwen3_config_preset(o.config, &cfg)) return "unknown --config '" + o.config + "' (tiny, tiny_hd128, qwen3-1.7b)";
