@@ -196,6 +196,37 @@ static void test_lora_matmul() {
             }
         check("lora dyᵀ·u (transposed operand)", rel(down(o), ref), 1e-5);
     }
+    {   // split-K over a long token reduction (deterministic partials + ordered sum), with dropout on B
+        const int NT = 3000;
+        auto u2 = randn((size_t)NT * r), x2 = round_bf16(randn((size_t)NT * in)), dy2 = randn((size_t)NT * out);
+        auto g0 = randn((size_t)r * in), b0 = randn((size_t)out * r);
+        std::unique_ptr<Dev<float>> du2(up_f(u2)), ddy2(up_f(dy2)), gA(up_f(g0)), gB(up_f(b0));
+        std::unique_ptr<Dev<bf16>> dx2(up_b(x2));
+        Dev<float> scratch((size_t)LORA_MAX_SPLITS * out * r), gA2((size_t)r * in);
+        lora_matmul<float, bf16>(gA->p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p);
+        CK(cudaMemcpy(gA2.p, g0.data(), g0.size() * 4, cudaMemcpyHostToDevice));
+        lora_matmul<float, bf16>(gA2.p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p);
+        DropoutSpec none;
+        lora_matmul<float, float>(gB->p, r, ddy2->p, 1, out, du2->p, r, 1, out, r, NT, 4.f, 1.f, none, LORA_DROP_NONE, 0, scratch.p);
+        SYNC();
+        std::vector<double> ra((size_t)r * in), rb((size_t)out * r);
+        for (int k = 0; k < r; k++)
+            for (int i = 0; i < in; i++) {
+                double acc = g0[(size_t)k * in + i];
+                for (int n = 0; n < NT; n++) acc += u2[(size_t)n * r + k] * x2[(size_t)n * in + i] * keep((size_t)n * in + i);
+                ra[(size_t)k * in + i] = acc;
+            }
+        for (int o2 = 0; o2 < out; o2++)
+            for (int k = 0; k < r; k++) {
+                double acc = 0;
+                for (int n = 0; n < NT; n++) acc += dy2[(size_t)n * out + o2] * u2[(size_t)n * r + k];
+                rb[(size_t)o2 * r + k] = b0[(size_t)o2 * r + k] + 4 * acc;
+            }
+        auto a1 = down(*gA), a2 = down(gA2);
+        check("lora split-K duᵀ·drop(x), 3000 tokens", rel(a1, ra), 1e-5);
+        check("lora split-K dyᵀ·u, 3000 tokens", rel(down(*gB), rb), 1e-5);
+        check("lora split-K deterministic (bitwise, 2 runs)", std::memcmp(a1.data(), a2.data(), a1.size() * 4) != 0, 0);
+    }
     {   // dropout statistics and determinism
         const size_t n = 1 << 20;
         Dev<float> m1(n), m2(n);

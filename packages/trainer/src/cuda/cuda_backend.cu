@@ -164,6 +164,7 @@ private:
     float* x_tmp_;                                                           // recompute's throw-away layer output
     bf16* lnf_; float* rstdf_;                                               // final norm (N, C), (N)
     bf16* head_in_; float* head_logits_; bf16* dlogits_; float* dhead_;      // (Mc, C), (Mc, V), (Mc, V), (Mc, C)
+    float* splitk_;                                                          // LoRA split-K partials
     float* losses_; double* loss_acc_; double* norm_partial_; double* norm_out_;
     float *dres_, *dln_, *dh_, *datt_, *dq_, *dk_, *delta_, *du_lora_;       // backward scratch
     bf16 *dres_bf_, *dg_, *du_, *dq_bf_, *dk_bf_, *dv_bf_;
@@ -373,6 +374,7 @@ Status CudaBackend::carve_workspace() {
         head_in_ = cv.take<bf16>(Mc * C); head_logits_ = cv.take<float>(Mc * V); dlogits_ = cv.take<bf16>(Mc * V);
         dhead_ = cv.take<float>(Mc * C);
         losses_ = cv.take<float>(N); loss_acc_ = cv.take<double>(1);
+        splitk_ = cv.take<float>((size_t)LORA_MAX_SPLITS * std::max({C, I, H * D}) * r);
         norm_partial_ = cv.take<double>(GRAD_NORM_BLOCKS); norm_out_ = cv.take<double>(1);
         dres_ = cv.take<float>(N * C); dln_ = cv.take<float>(N * C); dh_ = cv.take<float>(N * I);
         datt_ = cv.take<float>(N * H * D); dq_ = cv.take<float>(N * H * D); dk_ = cv.take<float>(N * KV * D);
@@ -453,9 +455,9 @@ Status CudaBackend::lora_backward(int l, int t, const TY* dy, const bf16* x, con
     float* gA = lg_ + sl->a_off;
     float* gB = lg_ + sl->b_off;
     DropoutSpec d = dropout_for(l, t, in, true, seed), none;
-    lora_matmul<TY, float>(gB, r, dy, 1, out, u, r, 1, out, r, N, s, 1.f, none, LORA_DROP_NONE, stream_);        // dB += s dyᵀ u
+    lora_matmul<TY, float>(gB, r, dy, 1, out, u, r, 1, out, r, N, s, 1.f, none, LORA_DROP_NONE, stream_, splitk_);  // dB += s dyᵀ u
     lora_matmul<TY, float>(du_lora_, r, dy, out, 1, Bm, r, 1, N, r, out, s, 0.f, none, LORA_DROP_NONE, stream_);  // du = s dy B
-    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, stream_);     // dA += duᵀ drop(x)
+    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, stream_, splitk_);  // dA += duᵀ drop(x)
     lora_matmul<float, float>(dx, in, du_lora_, r, 1, A, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, stream_);    // dx += drop'(du A)
     CUDA_LAUNCH_CHECK();
     return "";
