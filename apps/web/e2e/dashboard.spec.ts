@@ -122,8 +122,59 @@ test("sign up, key, live run page, texts, reconnect, compare", async ({ page, br
   await expect(anonPage.getByTestId("run-row")).toHaveCount(2);
   await expect(anonPage.locator('a[href="/login"]')).toBeAttached(); // logged out, read-only
   await expect(anonPage.getByLabel("Compare run-a")).toBeVisible();
+  await expect(anonPage.getByText("public · read-only")).toBeVisible();
+  await expect(anonPage.getByLabel("Visibility")).toHaveCount(0);
   await anonPage.getByTestId("chart-train/loss").scrollIntoViewIfNeeded();
   await waitForChart(anonPage, "train/loss", (s) => s.length > 0 && s.every((x) => x.n > 0), Date.now());
   await shot(anonPage, "08-public-logged-out", info.project.name);
   await anon.close();
+});
+
+test("team page: admins add members, change roles and remove them; PNG download", async ({ page, context }, info) => {
+  const suffix = `${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
+  const register = async (username: string) => {
+    const res = await fetch(`${base()}/api/v1/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: "a-long-password" }) });
+    expect(res.status).toBe(201);
+    return res.headers.get("set-cookie")!.split(";")[0]!;
+  };
+  const owner = `own${suffix}`;
+  const other = `mem${suffix}`;
+  const cookie = await register(owner);
+  await register(other);
+  const [name, value] = cookie.split("=") as [string, string];
+  await context.addCookies([{ name, value, url: base() }]);
+  const team = `team${suffix}`;
+  const res = await fetch(`${base()}/api/v1/teams`, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify({ name: team }) });
+  expect(res.status).toBe(201);
+
+  // The switcher lists personal and team workspaces.
+  await page.goto(`${base()}/${owner}`);
+  if (info.project.name === "phone") await page.getByRole("button", { name: "Menu" }).click();
+  await page.getByLabel("Workspace").selectOption(team);
+  await expect(page).toHaveURL(new RegExp(`/${team}$`));
+  await page.goto(`${base()}/teams/${team}`);
+  await expect(page.getByTestId("member-row")).toHaveCount(1);
+  await page.getByLabel("Username to add").fill(other);
+  await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+  await page.getByRole("button", { name: "Add member" }).click();
+  await expect(page.getByTestId("member-row")).toHaveCount(2);
+  await page.getByLabel(`Role of ${other}`).selectOption("admin");
+  await expect.poll(async () => {
+    const r = await fetch(`${base()}/api/v1/workspaces/${team}/members`, { headers: { cookie } });
+    return ((await r.json()) as { members: Array<{ username: string; role: string }> }).members.find((m) => m.username === other)?.role;
+  }).toBe("admin");
+  await shot(page, "09-team", info.project.name);
+  page.once("dialog", (d) => void d.accept());
+  await page.getByTestId("member-row").filter({ hasText: other }).getByRole("button", { name: "Remove" }).click();
+  await expect(page.getByTestId("member-row")).toHaveCount(1);
+
+  // A chart downloads as PNG.
+  const { key } = (await (await fetch(`${base()}/api/v1/api-keys`, { method: "POST", headers: { "content-type": "application/json", cookie }, body: JSON.stringify({ name: "k" }) })).json()) as { key: string };
+  const { run } = await rest<{ run: { id: string } }>(key, "POST", "/runs", { project: "png", workspace: team, name: "r" });
+  await rest(key, "POST", `/runs/${run.id}/log`, { metrics: points("loss", 0, 20) });
+  await page.goto(`${base()}/${team}/png/runs/${run.id}`);
+  await waitForChart(page, "loss", (s) => s[0]?.n === 20, Date.now());
+  const download = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download loss as PNG" }).click();
+  expect((await download).suggestedFilename()).toBe("loss.png");
 });

@@ -1,5 +1,6 @@
 // The empty-project state: how to log into this server (CLI login, a SwanLab SDK snippet, curl).
 import { CodeBlock } from "./ui.js";
+import { Link } from "../app/router.js";
 
 export function HowToLog({ workspace, project }: { workspace: string; project: string }) {
   const host = window.location.origin;
@@ -23,7 +24,7 @@ export function HowToLog({ workspace, project }: { workspace: string; project: s
       <h2>No runs yet: log your first one</h2>
       <ol>
         <li>
-          Create an API key in <a href="/settings">Settings</a>, then log in from the command line:
+          Create an API key in <Link to="/settings">Settings</Link>, then log in from the command line:
           <CodeBlock code={`swanlab login --host ${host}`} />
         </li>
         <li>

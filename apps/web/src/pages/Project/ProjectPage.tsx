@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { RunStatus, fromWireValue, type MetricValue } from "@swanhouse/contracts";
 import { useProject, useUpdateProject } from "../../features/projects/api.js";
+import { useWorkspace } from "../../features/workspaces/api.js";
 import { useAllRunIds, useRuns, type RunFilters } from "../../features/runs/api.js";
 import { useProjectRealtime } from "../../features/runs/useRealtime.js";
 import { ChartToolbar } from "../../features/charts/settings.js";
@@ -27,6 +28,7 @@ function cell(v: unknown): string {
 export function ProjectPage({ workspace, project }: { workspace: string; project: string }) {
   const proj = useProject(workspace, project);
   const update = useUpdateProject(workspace, project);
+  const ws = useWorkspace(workspace);
   const [filters, setFilters] = useState<RunFilters>({ sort: "createdAt", order: "desc" });
   const [text, setText] = useState("");
   useEffect(() => {
@@ -64,7 +66,8 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
   const sortBy = (s: Sort) => setFilters((f) => ({ ...f, sort: s, order: f.sort === s && f.order === "desc" ? "asc" : "desc" }));
   const arrow = (s: Sort) => (filters.sort === s ? (filters.order === "desc" ? " ↓" : " ↑") : "");
   const p = proj.data?.project;
-  const canEdit = p !== undefined; // the server answers 403 to non-admins; the control shows the error.
+  const role = ws.data?.workspace.role;
+  const canEdit = role === "owner" || role === "admin";
   const noRuns = runs.data && runs.data.total === 0 && !filters.name && !filters.status && !filters.tag;
 
   return (
@@ -72,14 +75,13 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
       <p className="crumbs"><Link to={paths.workspace(workspace)}>{workspace}</Link> / {project}</p>
       <div className="page-head">
         <h1>{project}</h1>
-        {p && (
-          <label className="small">
-            <select aria-label="Visibility" value={p.visibility} disabled={!canEdit || update.isPending} onChange={(e) => update.mutate({ visibility: e.target.value as "public" | "private" })}>
-              <option value="private">private</option>
-              <option value="public">public</option>
-            </select>
-          </label>
+        {p && canEdit && (
+          <select aria-label="Visibility" value={p.visibility} disabled={update.isPending} onChange={(e) => update.mutate({ visibility: e.target.value as "public" | "private" })}>
+            <option value="private">private</option>
+            <option value="public">public</option>
+          </select>
         )}
+        {p && !canEdit && <span className={`tag ${p.visibility}`}>{p.visibility}{role ? "" : " · read-only"}</span>}
         {runs.data && <span className="muted">{runs.data.total} runs</span>}
       </div>
       {p?.description && <p className="muted">{p.description}</p>}
