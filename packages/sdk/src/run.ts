@@ -132,11 +132,12 @@ export class Run {
         this.spool.appendMetric(key, s, toWireValue(value), ts);
         n++;
       } else if (value instanceof Text) {
-        this.spool.append(textRecord(key, s, 0, value, ts));
+        this.spool.append(this.textRecord(key, s, 0, value, ts));
         n++;
       } else if (Array.isArray(value) && value.every((v) => v instanceof Text)) {
-        value.forEach((v, i) => this.spool!.append(textRecord(key, s, i, v, ts)));
-        n += value.length;
+        if (value.length > MAX_TEXTS) this.warnOnce(`many:${key}`, `'${key}': at most ${MAX_TEXTS} texts a step; the rest are skipped`);
+        value.slice(0, MAX_TEXTS).forEach((v, i) => this.spool!.append(this.textRecord(key, s, i, v, ts)));
+        n += Math.min(value.length, MAX_TEXTS);
       } else {
         this.warnOnce(`type:${key}`, `'${key}': only numbers, Text and Text[] can be logged (got ${describe(value)}); skipped`);
         continue;
@@ -252,6 +253,14 @@ export class Run {
     this.lastSeq = Math.max(this.lastSeq, lastSeq);
   }
 
+  private textRecord(key: string, s: number, i: number, t: Text, ts: number) {
+    if (t.text.length > MAX_TEXT || (t.caption?.length ?? 0) > MAX_CAPTION) {
+      this.warnOnce(`long:${key}`, `'${key}': texts are cut to ${MAX_TEXT.toLocaleString("en-US")} characters, captions to ${MAX_CAPTION.toLocaleString("en-US")}`);
+    }
+    const c = t.caption?.slice(0, MAX_CAPTION);
+    return { t: "x" as const, k: key, s, i, x: t.text.slice(0, MAX_TEXT), ...(c === undefined ? {} : { c }), ts };
+  }
+
   private validKey(key: string): boolean {
     if (this.goodKeys.has(key)) return true;
     if (MetricKey.safeParse(key).success) return !!this.goodKeys.add(key);
@@ -270,9 +279,10 @@ export class Run {
   }
 }
 
-function textRecord(key: string, s: number, i: number, t: Text, ts: number) {
-  return { t: "x" as const, k: key, s, i, x: t.text, ...(t.caption === undefined ? {} : { c: t.caption }), ts };
-}
+// The contract's limits, enforced here: one oversized value must not get a whole batch refused.
+const MAX_TEXT = 1_000_000;
+const MAX_CAPTION = 10_000;
+const MAX_TEXTS = 10_001;
 
 function describe(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;

@@ -88,3 +88,15 @@ it("stops (keeping everything unacknowledged) when the key is rejected, instead 
   expect(spool.readAck()).toBe(0);
   expect(warnings).toHaveLength(1);
 });
+
+it("a drain after delivery gave up answers at once", async () => {
+  const spool = spoolWith(5);
+  const client = { host: "http://fake", log: async () => { throw new HttpError(401, "401 no", undefined); } } as unknown as Client;
+  const sender = new Sender({ spool, client, runId: "r", create: { project: "p" }, created: true, warn: () => {} });
+  sender.start();
+  sender.kick();
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  expect(await sender.drain(10_000)).toBe(false);
+  expect(Date.now() - t0).toBeLessThan(1000);
+});

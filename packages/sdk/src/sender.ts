@@ -26,6 +26,8 @@ export class Sender {
   private created: boolean;
   private pendingEntries = 0;
   private stopped = false;
+  /** The delivery loop has returned (drained, stopped or gave up). */
+  private ended = false;
   private deadline = Infinity;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -60,6 +62,7 @@ export class Sender {
       if (!(err instanceof Stopped)) this.warn(`delivery stopped: ${(err as Error).message}; unsent data is kept in ${this.o.spool.dir}`);
     }).finally(() => {
       this.stopped = true;
+      this.ended = true;
       for (const w of this.drainWaiters.splice(0)) w();
     });
   }
@@ -84,6 +87,7 @@ export class Sender {
     this.deadline = Date.now() + timeoutMs;
     this.o.spool.flush();
     this.start();
+    if (this.ended) return this.ack >= this.o.spool.flushedSize && !this.fatal;
     const done = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     const timer = setTimeout(() => {
       this.stop();

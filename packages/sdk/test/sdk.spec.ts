@@ -8,6 +8,7 @@ import type { LogsResponse, RunDetailResponse, SeriesResponse, TextsResponse } f
 import { init, Text, type Run } from "../src/index.js";
 import { createUser, freePort, get, startInProcess, type TestServer, type TestUser } from "./server.js";
 import { swanlab } from "./cli.js";
+import type { Spool } from "../src/spool.js";
 
 let server: TestServer;
 let user: TestUser;
@@ -90,7 +91,8 @@ describe("cloud runs", () => {
       const run = await init({ ...opts(), project: "sdk-demo" });
       run.log({ ok: 1 }, 0);
       await new Promise((r) => setTimeout(r, 1500)); // delivered in its own batch
-      run.log({ big: new Text("x".repeat(1_000_001)) }, 0); // over the contract's 1,000,000 characters
+      // log() keeps values within the contract, so forge a line the server refuses (a step below 0).
+      (run as unknown as { spool: Spool }).spool.append({ t: "m", k: "bad", s: -1, v: 1, ts: Date.now() });
       await new Promise((r) => setTimeout(r, 1500));
       run.log({ ok: 2 }, 1);
       expect(await run.finish()).toBe(true);
@@ -99,6 +101,21 @@ describe("cloud runs", () => {
       expect(refused[0]).toMatch(/400/);
       expect(run.stats?.dropped).toBe(1);
       expect((await series(run.id, "ok")).points.map((p) => p.value)).toEqual([1, 2]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it("an oversized text is cut to the contract's limit instead of getting its batch refused", async () => {
+    const warn = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const run = await init({ ...opts(), project: "sdk-demo" });
+      run.log({ big: new Text("x".repeat(1_000_005)), n: 1 }, 0);
+      expect(await run.finish()).toBe(true);
+      expect(run.stats?.dropped).toBe(0);
+      const t = await get<TextsResponse>(server.url, user.key, `/runs/${run.id}/texts?key=big`);
+      expect(t.items[0]!.text.length).toBe(1_000_000);
+      expect((await series(run.id, "n")).points).toHaveLength(1);
     } finally {
       warn.mockRestore();
     }
