@@ -34,7 +34,7 @@ export type Stack = {
   close: () => Promise<void>;
 };
 
-export async function startStack(backend: Backend, opts: { trainer?: string; serverEnv?: Record<string, string>; inProcessWorker?: boolean } = {}): Promise<Stack> {
+export async function startStack(backend: Backend, opts: { trainer?: string; serverEnv?: Record<string, string>; inProcessWorker?: boolean; gpu?: boolean } = {}): Promise<Stack> {
   const database = await createTestDatabase(inject("pgAdminUrl"), inject("pgTemplate"));
   const prefix = `t${randomBytes(4).toString("hex")}`;
   const target = backend === "redis" ? { backend, url: redisUrl(), prefix } as const : { backend, url: database.url } as const;
@@ -57,7 +57,7 @@ export async function startStack(backend: Backend, opts: { trainer?: string; ser
     ...(backend === "redis" ? { REDIS_URL: redisUrl(), BULLMQ_PREFIX: prefix } : { DATABASE_URL: database.url }),
     SWANHOUSE_HOST: url, SWANHOUSE_MODELS_DIR: path.join(work, "models"), SWANHOUSE_WORK_DIR: path.join(work, "jobs"),
     TRAINER_BIN: opts.trainer ?? FAKE_TRAINER, WORKER_ID: `test-${prefix}`, WORKER_CPU_THREADS: "2",
-    WORKER_HEARTBEAT_SECONDS: "0.5", WORKER_NO_GPU: "1",
+    WORKER_HEARTBEAT_SECONDS: "0.5", WORKER_NO_GPU: opts.gpu ? "0" : "1",
   } as NodeJS.ProcessEnv);
   const worker = opts.inProcessWorker === false ? undefined : await startWorker(workerEnv, { log: () => {} });
   const children: ChildProcess[] = [];
