@@ -19,7 +19,8 @@ export const Uuid = z.uuid();
 export const IsoDate = z.string();
 
 /** JSON has no NaN or ±Infinity: they travel as these strings (losses do diverge). */
-export const NonFinite = z.enum(["NaN", "Infinity", "-Infinity"]);
+// Literals, not z.enum: the declaration emit of an enum keyed "-Infinity" loses the type.
+export const NonFinite = z.union([z.literal("NaN"), z.literal("Infinity"), z.literal("-Infinity")]);
 export const MetricValue = z.union([z.number(), NonFinite]);
 export type MetricValue = z.infer<typeof MetricValue>;
 

@@ -2,6 +2,7 @@
 // letters/digits, the format the official SwanLab SDK accepts.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 
+const LOWER_DIGITS = "abcdefghijklmnopqrstuvwxyz0123456789";
 const ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 function randomFrom(alphabet: string, length: number): string {
@@ -17,7 +18,7 @@ function randomFrom(alphabet: string, length: number): string {
 }
 
 export const newUuid = () => randomUUID();
-export const newRunId = () => randomFrom(ALNUM.slice(0, 36), 21);
+export const newRunId = () => randomFrom(LOWER_DIGITS, 21);
 export const newApiKey = () => randomFrom(ALNUM, 21);
 export const newSessionToken = () => randomBytes(32).toString("base64url");
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

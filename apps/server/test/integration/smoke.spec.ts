@@ -17,3 +17,22 @@ describe("smoke", () => {
     expect(series.json().points.map((p: { value: unknown }) => p.value)).toEqual([0.5, "NaN"]);
   });
 });
+
+describe("NUL characters (PostgreSQL text cannot hold them)", () => {
+  it("are refused in texts and logs with the field named, and stripped from config and metadata JSON", async () => {
+    const u = await createUser(h.app);
+    const run = await createRun(h.app, u, { config: { "a\u0000": "x\u0000y" } });
+    const log = await h.app.inject({ method: "POST", url: `/api/v1/runs/${run.id}/log`, headers: u.auth, payload: { texts: [{ key: "t", step: 0, text: "a\u0000b" }] } });
+    expect(log.statusCode).toBe(400);
+    expect(log.json().error.field).toBe("body.texts.0.text");
+    const patch = await h.app.inject({ method: "PATCH", url: `/api/v1/runs/${run.id}`, headers: u.auth, payload: { metadata: { host: "h\u0000" } } });
+    expect(patch.statusCode).toBe(200);
+    expect(patch.json().run.config).toEqual({ a: "xy" });
+    expect(patch.json().run.metadata).toEqual({ host: "h" });
+  });
+  it("run ids are 21 lowercase letters and digits", async () => {
+    const u = await createUser(h.app);
+    const run = await createRun(h.app, u);
+    expect(run.id).toMatch(/^[a-z0-9]{21}$/);
+  });
+});

@@ -6,6 +6,7 @@ import type { Realtime } from "../../plugins/socket.js";
 import type { Actor, UserActor } from "../../plugins/auth.js";
 import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
 import { newRunId, newUuid } from "../../lib/ids.js";
+import { stripNul } from "../../lib/text.js";
 import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { createRunsRepo, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
 
@@ -28,7 +29,8 @@ export function createRunsService(deps: Deps) {
     });
   }
 
-  async function create(actor: UserActor, body: CreateRunBody): Promise<{ run: Run; created: boolean }> {
+  async function create(actor: UserActor, raw: CreateRunBody): Promise<{ run: Run; created: boolean }> {
+    const body = stripNul(raw);
     const project = await projectForWrite(actor, body.workspace ?? actor.username, body.project);
     if (body.id) {
       const existing = await repo.byId(body.id);
@@ -65,7 +67,8 @@ export function createRunsService(deps: Deps) {
     }
   }
 
-  async function update(actor: Actor, id: string, body: UpdateRunBody): Promise<Run> {
+  async function update(actor: Actor, id: string, raw: UpdateRunBody): Promise<Run> {
+    const body = stripNul(raw);
     await deps.access.runFor(actor, id, "write");
     await prisma.$transaction(async (tx) => {
       await createRunsRepo({ prisma: tx as never }).mergeJson(id, body);

@@ -1,6 +1,7 @@
 // Pure conversions between the SwanLab wire format and the house model.
 import { describe, expect, it } from "vitest";
-import { decodeKeySegment, encodeKeySegment, mediaTypeOf, stripNul, toEpochMs, toMetricValue, unwrapConfig, wrapConfig } from "./swanlab.service.js";
+import { decodeKeySegment, encodeKeySegment, mediaTypeOf, toEpochMs, toMetricValue, unwrapConfig, wrapConfig } from "./swanlab.service.js";
+import { stripNul } from "../../lib/text.js";
 
 describe("config wrapping", () => {
   it("removes {value, sort, desc} and keeps plain values", () => {

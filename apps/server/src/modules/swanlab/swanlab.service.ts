@@ -3,6 +3,7 @@
 // files into media_files + storage. Everything a re-sending SDK repeats is idempotent.
 // flagId (0.6.5–0.7): each experiment create/resume issues a new one; uploads carrying an older one
 // are answered 202 ("taken over"). The map is in memory: after a restart nothing is ever 202.
+import { noNul, stripNul } from "../../lib/text.js";
 import { randomBytes } from "node:crypto";
 import type { Db } from "@swanhouse/db";
 import {
@@ -106,15 +107,6 @@ const OBJECT_PATH = /^(media\/[a-z0-9]+\/[^/\s]+\.[A-Za-z0-9]+|[^/\s]+\/[a-z0-9]
 const isTextFile = (p: string) => /\.txt$/i.test(p) || p.startsWith("media/text/");
 const MEDIA_PATH_MAX = 512;
 const MAX_FLAGS = 100_000;
-/** PostgreSQL text cannot hold U+0000 (a stray NUL would fail the whole batch, which 0.7 re-sends forever). */
-const noNul = (s: string) => s.replace(/\u0000/g, "");
-/** The same for JSON (jsonb rejects \u0000 in keys and strings). */
-export function stripNul(v: unknown): unknown {
-  if (typeof v === "string") return noNul(v);
-  if (Array.isArray(v)) return v.map(stripNul);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [noNul(k), stripNul(x)]));
-  return v;
-}
 const CAPTION_SUFFIX = ".caption.txt";
 
 // --- the service ---
