@@ -346,9 +346,11 @@ static void test_qk_norm_rope() {
 // Attention: causal + right padding + GQA, forward and backward vs a naive CPU version.
 
 static void test_attention() {
-    for (int D : {16, 64, 128}) {
-        const int B = 2, T = 37, H = 4, KVH = 2, g = H / KVH;
-        std::vector<int32_t> len = {T, 23};
+    struct Cfg { int D, B, T, H, KVH; std::vector<int32_t> len; };
+    for (const Cfg& cf : {Cfg{16, 2, 37, 4, 2, {37, 23}}, Cfg{64, 2, 37, 4, 2, {37, 23}}, Cfg{128, 2, 37, 4, 2, {37, 23}},
+                          Cfg{32, 3, 70, 6, 2, {70, 1, 40}}}) {
+        const int D = cf.D, B = cf.B, T = cf.T, H = cf.H, KVH = cf.KVH, g = H / KVH;
+        const std::vector<int32_t>& len = cf.len;
         auto q = round_bf16(randn((size_t)B * T * H * D)), k = round_bf16(randn((size_t)B * T * KVH * D)),
              v = round_bf16(randn((size_t)B * T * KVH * D)), dout = randn((size_t)B * T * H * D);
         std::unique_ptr<Dev<bf16>> dq_in(up_b(q)), dk_in(up_b(k)), dv_in(up_b(v));
@@ -400,7 +402,7 @@ static void test_attention() {
                         }
                     }
                 }
-        std::string sfx = " D=" + std::to_string(D) + " (T=37, pad, GQA)";
+        std::string sfx = " D=" + std::to_string(D) + " (T=" + std::to_string(T) + ", pad, GQA " + std::to_string(g) + ")";
         check("attention forward" + sfx, rel(o_gpu, oref), 6e-3);
         check("attention backward dQ" + sfx, rel(down(dq), dqr), 1e-4);
         check("attention backward dK" + sfx, rel(down(dk), dkr), 1e-4);
