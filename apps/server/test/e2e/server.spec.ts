@@ -158,6 +158,12 @@ describe("e2e: the built server as two processes on one database and Redis", () 
     const run = await http(`${b.url}/api/v1/runs`, "POST", { project: "e2e", name: "via-b" }, auth);
     expect(run.status).toBe(201);
     expect(await socket.timeout(5000).emitWithAck("subscribe", { runId: run.body.run.id })).toEqual({ ok: true });
+    // A socket on B too: if A gets nothing, this tells Redis fan-out apart from ingestion or batching.
+    const local = await openSocket(b.url, key);
+    sockets.push(local);
+    const localPushed: Pushed[] = [];
+    local.on("metrics:appended", (e: Pushed) => localPushed.push(e));
+    expect(await local.timeout(5000).emitWithAck("subscribe", { runId: run.body.run.id })).toEqual({ ok: true });
     for (let i = 0; i < 5; i++) {
       const metrics = Array.from({ length: 1000 }, (_, j) => ({ key: "acc", step: i * 1000 + j, value: j / 1000 }));
       expect((await http(`${b.url}/api/v1/runs/${run.body.run.id}/log`, "POST", { metrics }, auth)).body.accepted.metrics).toBe(1000);
@@ -165,7 +171,7 @@ describe("e2e: the built server as two processes on one database and Redis", () 
     const fin = await http(`${b.url}/api/v1/runs/${run.body.run.id}/finish`, "POST", { state: "finished" }, auth);
     expect(fin.body.run.status).toBe("finished");
     await until(() => pushed.reduce((n, e) => n + e.points.length, 0) >= 5000 && updates.some((u) => u.run.status === "finished"), 20_000,
-      () => `points from process B (got ${pushed.reduce((n, e) => n + e.points.length, 0)} points, ${updates.length} run updates)\nA: ${a.output().slice(-2000)}\nB: ${b.output().slice(-2000)}`);
+      () => `points from process B (got ${pushed.reduce((n, e) => n + e.points.length, 0)} points, ${updates.length} run updates; a socket on B got ${localPushed.reduce((n, e) => n + e.points.length, 0)})\nA: ${a.output().slice(-2000)}\nB: ${b.output().slice(-2000)}`);
     const steps = pushed.flatMap((e) => e.points.map((p) => p.step));
     expect(new Set(steps).size).toBe(5000);
     expect(steps).toHaveLength(5000);
