@@ -45,7 +45,7 @@ export function loadDatamodel(schemaText: string): Datamodel {
     writeFileSync(path.join(dir, "schema.prisma"), `${withoutGenerators}\ngenerator dump {\n  provider = "node ${path.join(dir, "gen.mjs")}"\n}\n`);
     const cli = createRequire(import.meta.url).resolve("prisma/build/index.js");
     execFileSync(process.execPath, [cli, "generate", "--schema", path.join(dir, "schema.prisma")], {
-      cwd: dir, stdio: "pipe", env: { ...process.env, DMMF_OUT: path.join(dir, "dmmf.json"), PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+      cwd: dir, stdio: "pipe", env: { ...process.env, DMMF_OUT: path.join(dir, "dmmf.json"), PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false", PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" },
     });
     return JSON.parse(readFileSync(path.join(dir, "dmmf.json"), "utf8")) as Datamodel;
   } finally {
