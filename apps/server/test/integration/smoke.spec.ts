@@ -36,3 +36,14 @@ describe("NUL characters (PostgreSQL text cannot hold them)", () => {
     expect(run.id).toMatch(/^[a-z0-9]{21}$/);
   });
 });
+
+describe("resume", () => {
+  it("creating a finished run again with its id answers 200 and sets it running", async () => {
+    const u = await createUser(h.app);
+    const run = await createRun(h.app, u, { id: "resume-me" });
+    await h.app.inject({ method: "POST", url: `/api/v1/runs/${run.id}/finish`, headers: u.auth, payload: { state: "crashed" } });
+    const again = await h.app.inject({ method: "POST", url: "/api/v1/runs", headers: u.auth, payload: { project: "demo", id: "resume-me" } });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().run).toMatchObject({ id: "resume-me", status: "running", finishedAt: null });
+  });
+});

@@ -36,6 +36,8 @@ export function createRunsService(deps: Deps) {
       const existing = await repo.byId(body.id);
       if (existing) {
         if (existing.projectId !== project.id) throw Conflict(`run id '${body.id}' belongs to another project`, "id");
+        // Creating an existing run again is a resume: an ended run is running again.
+        if (existing.status !== "running") return { run: await setStatus(existing.id, "running"), created: false };
         return { run: toRun(existing), created: false };
       }
     }
