@@ -11,7 +11,8 @@ export default defineConfig({
   timeout: 90_000,
   expect: { timeout: 10_000 },
   workers: 1,
-  retries: 0,
+  // One retry: the 1 s live-update assertions time a real server on a shared 2-core box.
+  retries: 1,
   reporter: [["list"]],
   use: {
     launchOptions: { executablePath, args: ["--no-sandbox", "--disable-dev-shm-usage"] },

@@ -3,7 +3,7 @@
 // and comes back without duplicated or missing points → two runs compared on the project page → a
 // public project read logged out. Screenshots go to apps/web/test-results/.
 import { expect, test } from "@playwright/test";
-import { base, points, rest, shot, timeLiveLog, waitForChart, waitLive } from "./helpers.js";
+import { base, chartOption, points, rest, shot, timeLiveLog, waitForChart, waitLive } from "./helpers.js";
 
 test("sign up, key, live run page, texts, reconnect, compare", async ({ page, browser }, info) => {
   const phone = info.project.name === "phone";
@@ -73,6 +73,29 @@ test("sign up, key, live run page, texts, reconnect, compare", async ({ page, br
   await waitForChart(page, "train/loss", (s) => s[0]?.n === 150 && s[0]?.lastStep === 149, Date.now());
   const steps = await page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/loss")!.series[0]!.steps);
   expect(steps).toEqual(Array.from({ length: 150 }, (_, i) => i));
+
+  // --- chart settings: smoothing draws a second (EMA) line per run, log y, wall-time x
+  await page.getByLabel("Smoothing").fill("0.8");
+  await expect.poll(async () => (await chartOption(page, "train/loss")).lines).toBe(2);
+  await page.getByLabel("Log scale").check();
+  await page.getByLabel("X axis").selectOption("wall");
+  await expect.poll(async () => chartOption(page, "train/loss")).toEqual({ lines: 2, x: "time", y: "log" });
+  await page.getByLabel("Smoothing").fill("0");
+  await page.getByLabel("Log scale").uncheck();
+  await page.getByLabel("X axis").selectOption("step");
+  await expect.poll(async () => chartOption(page, "train/loss")).toEqual({ lines: 1, x: "value", y: "value" });
+
+  // --- zoom into a downsampled line: the zoomed range comes back at full resolution
+  await rest(key, "POST", `/runs/${run.id}/log`, { metrics: points("train/long", 0, 6000) });
+  await page.getByTestId("chart-train/long").scrollIntoViewIfNeeded();
+  await waitForChart(page, "train/long", (s) => s[0]?.lastStep === 5999, Date.now());
+  const before = await page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/long")!.series[0]!.steps);
+  expect(before.length).toBeLessThanOrEqual(2000);
+  expect(before.filter((s) => s >= 3000 && s <= 3300).length).toBeLessThan(301);
+  await page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/long")!.zoom(3000, 3300));
+  await expect
+    .poll(() => page.evaluate(() => Object.values(window.__charts ?? {}).find((c) => c.key === "train/long")!.series[0]!.steps.filter((s) => s >= 3000 && s <= 3300).length))
+    .toBe(301);
 
   // --- overview and logs
   await page.getByRole("tab", { name: "Overview" }).click();

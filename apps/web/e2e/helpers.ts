@@ -72,3 +72,7 @@ export async function timeLiveLog(page: Page, apiKey: string, runId: string, bod
     { apiKey, runId, body, want },
   );
 }
+
+export async function chartOption(page: Page, key: string): Promise<{ lines: number; x: string; y: string }> {
+  return JSON.parse((await page.getByTestId(`chart-${key}`).first().getAttribute("data-option")) ?? "{}");
+}

@@ -17,6 +17,11 @@ export class ApiRequestError extends Error {
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 export async function api<S extends z.ZodType>(schema: S, path: string, init: { method?: Method; body?: unknown; signal?: AbortSignal } = {}): Promise<z.infer<S>> {
+  return schema.parse(await apiJson(path, init));
+}
+
+/** The request without the schema check, for callers that parse later (off a fetch queue). */
+export async function apiJson(path: string, init: { method?: Method; body?: unknown; signal?: AbortSignal } = {}): Promise<unknown> {
   const res = await fetch(`/api/v1${path}`, {
     method: init.method ?? "GET",
     credentials: "same-origin",
@@ -31,7 +36,7 @@ export async function api<S extends z.ZodType>(schema: S, path: string, init: { 
     if (parsed.success) throw new ApiRequestError(res.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.field);
     throw new ApiRequestError(res.status, "http_error", `${res.status} ${res.statusText}`);
   }
-  return schema.parse(json);
+  return json;
 }
 
 export const qs = (params: Record<string, string | number | undefined | null>): string => {

@@ -1,8 +1,8 @@
 // The only place that touches an ECharts instance: init when the box first scrolls into view, resize
-// with a ResizeObserver, setOption with lazyUpdate (series replaced, zoom and legend state kept), dispose.
+// with a ResizeObserver, setOption drawn at once (series merged by id or replaced, zoom and legend state kept), dispose.
 // Only the chart types and components used are registered (echarts/core keeps the bundle small).
 // The parent may keep passing the same option object while off screen: setOption runs only on change.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import * as echarts from "echarts/core";
 import { LineChart } from "echarts/charts";
 import { DataZoomComponent, GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
@@ -23,7 +23,8 @@ declare global {
 type Props = {
   option: EChartsOption;
   height: number;
-  onZoom?: (range: { start: number; end: number } | null) => void;
+  /** The zoom window on the x axis: values when ECharts has them, else percents of the data extent. */
+  onZoom?: (range: { startValue?: number; endValue?: number; start: number; end: number } | null) => void;
   onReady?: (chart: EChartsInstance | null) => void;
   className?: string;
   /** Marks the box once real points are drawn (the benchmark's "first chart" clock). */
@@ -54,7 +55,7 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
     return () => io.disconnect();
   }, []);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = box.current;
     if (!visible || !el) return;
     const c = echarts.init(el, undefined, { renderer: "canvas" });
@@ -66,7 +67,7 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
       const dz = (c.getOption().dataZoom as Array<{ start?: number; end?: number; startValue?: number; endValue?: number }> | undefined)?.[0];
       if (!dz) return;
       const full = (dz.start ?? 0) <= 0.001 && (dz.end ?? 100) >= 99.999;
-      zoomRef.current?.(full || dz.startValue === undefined || dz.endValue === undefined ? null : { start: dz.startValue, end: dz.endValue });
+      zoomRef.current?.(full ? null : { startValue: dz.startValue, endValue: dz.endValue, start: dz.start ?? 0, end: dz.end ?? 100 });
     });
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el);
@@ -81,13 +82,14 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
   }, [visible]);
 
   const seriesIds = useRef("");
-  useEffect(() => {
+  // Layout effect: the update runs in the same commit as the render (see useLiveSeries' frame budget).
+  useLayoutEffect(() => {
     const c = chart.current;
     if (!c) return;
     // Same lines as before: merge by series id (ECharts swaps the data only). A line added or removed:
     // replace the series list so removed runs disappear.
     const ids = ((option.series ?? []) as Array<{ id?: string }>).map((x) => x.id).join("|");
-    c.setOption(option, ids === seriesIds.current ? { lazyUpdate: true } : { replaceMerge: ["series"], lazyUpdate: true });
+    c.setOption(option, ids === seriesIds.current ? {} : { replaceMerge: ["series"] });
     seriesIds.current = ids;
   }, [option, visible]);
 

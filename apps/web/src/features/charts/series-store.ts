@@ -2,7 +2,7 @@
 // batches are merged in (no refetch); after a (re)subscribe, a catch-up fetch asks for the steps after
 // the last one held, so nothing missed while connecting or disconnected stays missing. Lines grown past MAX_POINTS by live appends are thinned (min/max/last) keeping the newest points.
 import { SeriesResponse } from "@swanhouse/contracts";
-import { api, enc, qs } from "../../api/http.js";
+import { api, apiJson, enc, qs } from "../../api/http.js";
 import { decimate, emptySeries, fromWire, mergePoints, tailAfter, type SeriesData, type WirePoint } from "../../charts/options/series.js";
 
 export const FETCH_POINTS = 2000;
@@ -19,6 +19,23 @@ type Entry = {
   catchUp: boolean;
   listeners: Set<() => void>;
 };
+
+/** Series fetches in flight at once. Downsampling a long series is the server's heaviest read: asking
+ *  for every chart at once makes them all finish late together; a short queue (in the order charts
+ *  mount, top of the page first) draws the first charts early and the last ones no later. */
+export const MAX_CONCURRENT_FETCHES = 2;
+let active = 0;
+const waiting: Array<() => void> = [];
+async function queued<T>(fn: () => Promise<T>): Promise<T> {
+  if (active >= MAX_CONCURRENT_FETCHES) await new Promise<void>((r) => waiting.push(r));
+  active++;
+  try {
+    return await fn();
+  } finally {
+    active--;
+    waiting.shift()?.();
+  }
+}
 
 const id = (runId: string, key: string) => `${runId}\u0000${key}`;
 const lastStepOf = (d: SeriesData) => (d.steps.length ? d.steps[d.steps.length - 1]! : -1);
@@ -52,7 +69,8 @@ export class SeriesStore {
     e.state = e.state === "ready" ? "ready" : "loading";
     e.fetchedAt = Date.now();
     try {
-      const res = await api(SeriesResponse, `/runs/${enc(runId)}/metrics${qs({ key, maxPoints: FETCH_POINTS })}`);
+      // Only the request holds a queue slot: the next one goes out while this answer is parsed and drawn.
+      const res = SeriesResponse.parse(await queued(() => apiJson(`/runs/${enc(runId)}/metrics${qs({ key, maxPoints: FETCH_POINTS })}`)));
       if (gen !== e.gen) return;
       const fetched = fromWire(res.points);
       e.data = mergePoints(fetched, tailAfter(e.data, lastStepOf(fetched)));

@@ -13,7 +13,12 @@ import { useChartSettings } from "../settings.js";
 
 export type ChartRun = { id: string; name: string; color: string };
 
-type ChartData = { key: string; series: Array<{ runId: string; name: string; steps: number[]; values: number[] }> };
+type ChartData = {
+  key: string;
+  series: Array<{ runId: string; name: string; steps: number[]; values: number[] }>;
+  /** Test hook: zoom the x axis to [start, end] in axis units, as dragging the slider would. */
+  zoom: (start: number, end: number) => void;
+};
 declare global {
   interface Window {
     __charts?: Record<string, ChartData>;
@@ -70,22 +75,39 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
 
   const chartId = `${metricKey}|${runIds.join(",")}`;
   useEffect(() => {
-    const data: ChartData = { key: metricKey, series: lines.map((l) => ({ runId: l.id, name: l.name, steps: l.data.steps, values: l.data.values })) };
+    const data: ChartData = {
+      key: metricKey,
+      series: lines.map((l) => ({ runId: l.id, name: l.name, steps: l.data.steps, values: l.data.values })),
+      zoom: (start, end) => chartRef.current?.dispatchAction({ type: "dataZoom", startValue: start, endValue: end }),
+    };
     (window.__charts ??= {})[chartId] = data;
     const el = figure.current;
     if (el) {
+      const xs = option.xAxis as { type?: string };
+      const ys = option.yAxis as { type?: string };
+      el.dataset.option = JSON.stringify({ lines: (option.series as unknown[]).length, x: xs.type, y: ys.type });
       el.dataset.series = JSON.stringify(
         lines.map((l) => ({ runId: l.id, name: l.name, n: l.data.steps.length, firstStep: l.data.steps[0] ?? null, lastStep: l.data.steps.at(-1) ?? null, lastValue: l.data.values.at(-1) ?? null })),
       );
     }
-  }, [lines, chartId, metricKey]);
+  }, [lines, chartId, metricKey, option]);
   useEffect(() => () => void delete window.__charts?.[chartId], [chartId]);
 
   const onZoom = useCallback(
-    (range: { start: number; end: number } | null) => {
+    (range: { startValue?: number; endValue?: number; start: number; end: number } | null) => {
       if (!range) return setZoomed(null);
       const first = lines.find((l) => l.data.steps.length);
-      const steps = stepRange(first?.data, settings.xAxis, range.start, range.end);
+      let { startValue, endValue } = range;
+      if (startValue === undefined || endValue === undefined) {
+        // Percent of the x extent of all lines.
+        const all = lines.flatMap((l) => (l.data.steps.length ? [xValues(l.data, settings.xAxis)[0]!, xValues(l.data, settings.xAxis).at(-1)!] : []));
+        if (!all.length) return;
+        const lo = Math.min(...all);
+        const hi = Math.max(...all);
+        startValue = lo + ((hi - lo) * range.start) / 100;
+        endValue = lo + ((hi - lo) * range.end) / 100;
+      }
+      const steps = stepRange(first?.data, settings.xAxis, startValue, endValue);
       if (!steps || !anyDownsampled) return;
       setZoomBusy(true);
       void Promise.all(
