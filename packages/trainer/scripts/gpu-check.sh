@@ -133,7 +133,7 @@ PY
         --golden "$ROOT/tests/golden/tiny" --weights model.safetensors
     if [ -x "$TK" ]; then
         run "racecheck: kernel unit tests (shared memory)" 150 racecheck_kernels.log \
-            "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention lora_matmul matmul
+            "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention lora_matmul matmul_own
     fi
 else
     record "compute-sanitizer" SKIP "needs a successful build and $SAN"

@@ -523,7 +523,7 @@ static void test_adamw() {
     check("adamw update", rel(down(*dp), pr), 1e-6);
 }
 
-// Optional arguments pick groups (matmul lora_matmul rmsnorm rope attention swiglu embedding cross_entropy
+// Optional arguments pick groups (matmul = both GEMM paths, matmul_own, lora_matmul rmsnorm rope attention swiglu embedding cross_entropy
 // adamw), e.g. for a shorter compute-sanitizer racecheck run; none = all.
 int main(int argc, char** argv) {
     auto want = [&](const char* g) {
@@ -536,11 +536,14 @@ int main(int argc, char** argv) {
     cudaDeviceProp prop{};
     CK(cudaGetDeviceProperties(&prop, 0));
     std::printf("== kernel tests on %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
-    if (want("matmul")) {
+    if (want("matmul") || want("matmul_own")) {
         MatmulEngine own;
         std::string note;
         if (!own.init(false, &note).empty()) { std::printf("FAIL matmul init\n"); return 1; }
         test_matmul(own, "own");
+    }
+    if (want("matmul")) {
+        std::string note;
         MatmulEngine lt;
         std::string err = lt.init(true, &note);
         if (err.empty() && lt.using_lt()) test_matmul(lt, "cuBLASLt");
