@@ -15,6 +15,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // Started by the server (npm start): stop when it goes, even if it was killed without a word.
+  if (process.send) {
+    process.on("disconnect", () => stop("SIGTERM"));
+    process.channel?.unref();
+  }
 }
 
 main().catch((err) => {

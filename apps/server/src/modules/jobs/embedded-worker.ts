@@ -27,7 +27,8 @@ export function startEmbeddedWorker(opts: { databaseUrl: string; redisUrl: strin
         REDIS_URL: opts.redisUrl ?? "",
         SWANHOUSE_HOST: process.env.SWANHOUSE_HOST ?? opts.host,
       },
-      stdio: ["ignore", "inherit", "inherit"],
+      // The IPC channel closes when this process dies, even by SIGKILL: the worker then stops too.
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const started = Date.now();
     child.on("exit", (code, signal) => {
