@@ -114,7 +114,9 @@ fi
 #        compute-sanitizer (memcheck on that run and on the golden test, racecheck on our kernels)
 EXE=$BUILD/qwen3-lora
 WORK=$OUT/train-run
-if [ $BUILT = 1 ] && [ -x "$EXE" ]; then
+if [ $HAVE_GPU = 0 ]; then
+    record "CLI train on CUDA vs CPU" SKIP "no GPU here"
+elif [ $BUILT = 1 ] && [ -x "$EXE" ]; then
     rm -rf "$WORK" && mkdir -p "$WORK"
     # 6 pre-tokenized samples of different lengths (right padding inside a micro-batch), labels on the tail.
     awk 'BEGIN{for(i=0;i<6;i++){n=12+5*i;s="{\"input_ids\": [";l="\"labels\": [";for(t=0;t<n;t++){id=(i*37+t*11)%500+1;s=s (t?", ":"") id;l=l (t?", ":"") (t>=n-3?id:-100)};print s "], " l "]}"}}' >"$WORK/data.jsonl"
