@@ -259,6 +259,54 @@ describe("long series (read from scalar_rollups)", () => {
   });
 });
 
+describe("rollup downsampling equals a brute-force reference", () => {
+  it("with ties, NaN, ±Infinity, gaps and shuffled batches, on random ranges", async () => {
+    const run = await createRun(h.app, u);
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    const special = ["NaN", "Infinity", "-Infinity"] as const;
+    const points: Array<{ step: number; value: number | string }> = [];
+    for (let step = 0; points.length < 70_000; step += 1 + Math.floor(rand() * 3)) {
+      const r = rand();
+      points.push({ step, value: r < 0.002 ? special[Math.floor(rand() * 3)]! : Math.floor(rand() * 6) });
+    }
+    const shuffled = [...points].sort(() => rand() - 0.5);
+    for (let i = 0; i < shuffled.length; i += 10_000) {
+      const metrics = shuffled.slice(i, i + 10_000).map((p) => ({ key: "rnd", ...p }));
+      expect((await log(run.id, { metrics })).body.accepted.metrics).toBe(metrics.length);
+    }
+    const num = (v: number | string) => (typeof v === "number" ? v : v === "NaN" ? NaN : v === "Infinity" ? Infinity : -Infinity);
+    const cmp = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? (Number.isNaN(a) === Number.isNaN(b) ? 0 : Number.isNaN(a) ? 1 : -1) : a < b ? -1 : a > b ? 1 : 0);
+    const last = points.at(-1)!.step;
+    // Ranges over 50k points are answered from the rollups (buckets of whole 256-step blocks), smaller
+    // ones from the points (buckets from the first step): the reference follows the same rule.
+    for (const [lo, hi, maxPoints] of [[0, last, 2000], [777, last - 555, 999], [1_234, 120_321, 300], [0, 2_147_483_647, 4000], [5_000, 60_000, 500]] as const) {
+      const res = await call(h.app, "GET", `/api/v1/runs/${run.id}/metrics?key=rnd&minStep=${lo}&maxStep=${hi}&maxPoints=${maxPoints}`, { as: u });
+      const inRange = points.filter((p) => p.step >= lo && p.step <= hi);
+      expect(res.body).toMatchObject({ total: inRange.length, downsampled: true });
+      const fromRollups = inRange.length > 50_000;
+      const to = inRange.at(-1)!.step;
+      const from = fromRollups ? Math.floor(lo / 256) * 256 : inRange[0]!.step;
+      const n = Math.floor(maxPoints / 3);
+      const width = fromRollups ? Math.ceil((to - from + 1) / n / 256) * 256 : Math.max(1, Math.ceil((to - from + 1) / n));
+      const buckets = new Map<number, { min: (typeof points)[number]; max: (typeof points)[number]; last: (typeof points)[number] }>();
+      for (const p of inRange) {
+        const g = Math.floor((p.step - from) / width);
+        const b = buckets.get(g);
+        if (!b) { buckets.set(g, { min: p, max: p, last: p }); continue; }
+        const cMin = cmp(num(p.value), num(b.min.value));
+        if (cMin < 0) b.min = p;
+        if (cmp(num(p.value), num(b.max.value)) > 0) b.max = p;
+        b.last = p;
+      }
+      const expected = [...new Map([...buckets.values()].flatMap((b) => [b.min, b.max, b.last]).map((p) => [p.step, p])).values()].sort((a, b) => a.step - b.step);
+      const got = (res.body.points as Array<{ step: number; value: number | string }>).map((p) => ({ step: p.step, value: p.value }));
+      expect(got.length).toBeLessThanOrEqual(maxPoints);
+      expect(got).toEqual(expected);
+    }
+  });
+});
+
 describe("texts, logs, CSV", () => {
   it("reads texts by key and step (latest step by default)", async () => {
     const run = await createRun(h.app, u);
