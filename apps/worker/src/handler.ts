@@ -37,6 +37,17 @@ export class JobFailure extends Error {
 }
 
 export async function runLoraJob(env: HandlerEnv, ctx: JobContext): Promise<LoraJobResult> {
+  try {
+    return await runJob(env, ctx);
+  } finally {
+    // Keep the adapter (its path is in the run summary) and the SDK's run folder; drop the bulky inputs.
+    const dir = path.join(env.workDir, ctx.data.jobId);
+    fs.rmSync(path.join(dir, "model"), { recursive: true, force: true });
+    for (const f of ["train.qld", "test.qld", "train-upload.jsonl", "test-upload.jsonl"]) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+async function runJob(env: HandlerEnv, ctx: JobContext): Promise<LoraJobResult> {
   const { data } = ctx;
   const dir = path.join(env.workDir, data.jobId);
   fs.mkdirSync(dir, { recursive: true });

@@ -38,9 +38,16 @@ export async function startWorker(env: WorkerEnv, opts: { log?: (msg: string) =>
     await kit.publish({ eventName: "worker-heartbeat", heartbeat: hb });
   };
 
+  // A cancel can arrive while a job is being taken (before it is in `active`): remember it a minute.
+  const earlyCancels = new Map<string, number>();
   const stopControl = await kit.subscribe((e) => {
     if (e.eventName !== "cancel") return;
     const ctl = active.get(e.jobId);
+    if (!ctl) {
+      const now = Date.now();
+      for (const [id, at] of earlyCancels) if (now - at > 60_000) earlyCancels.delete(id);
+      earlyCancels.set(e.jobId, now);
+    }
     if (ctl && !ctl.signal.aborted) {
       log(`job ${e.jobId}: cancel requested, stopping the trainer (SIGTERM)`);
       ctl.abort("cancel");
@@ -55,6 +62,7 @@ export async function startWorker(env: WorkerEnv, opts: { log?: (msg: string) =>
         const data = LoraJobData.parse(job.data);
         const ctl = new AbortController();
         active.set(data.jobId, ctl);
+        if (earlyCancels.delete(data.jobId)) ctl.abort("cancel");
         const gpuIndex = name === "finetune-gpu" ? freeGpus.shift() : undefined;
         log(`job ${data.jobId}: started (${data.device}${gpuIndex !== undefined ? ` gpu ${gpuIndex}` : ""})`);
         try {
