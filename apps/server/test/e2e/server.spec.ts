@@ -59,8 +59,10 @@ async function until(cond: () => boolean, ms: number, what: string | (() => stri
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+const disconnects: string[] = [];
 function openSocket(url: string, token: string): Promise<Socket> {
   const s = connect(url, { path: "/socket.io", transports: ["websocket"], auth: { token }, reconnection: false });
+  s.on("disconnect", (reason) => disconnects.push(`${url} ${reason} at ${new Date().toISOString()}`));
   return new Promise((resolve, reject) => { s.once("connect", () => resolve(s)); s.once("connect_error", reject); });
 }
 type Pushed = { runId: string; points: Array<{ key: string; step: number; value: number | string }> };
@@ -171,7 +173,7 @@ describe("e2e: the built server as two processes on one database and Redis", () 
     const fin = await http(`${b.url}/api/v1/runs/${run.body.run.id}/finish`, "POST", { state: "finished" }, auth);
     expect(fin.body.run.status).toBe("finished");
     await until(() => pushed.reduce((n, e) => n + e.points.length, 0) >= 5000 && updates.some((u) => u.run.status === "finished"), 20_000,
-      () => `points from process B (got ${pushed.reduce((n, e) => n + e.points.length, 0)} points, ${updates.length} run updates; a socket on B got ${localPushed.reduce((n, e) => n + e.points.length, 0)})\nA: ${a.output().slice(-2000)}\nB: ${b.output().slice(-2000)}`);
+      () => `points from process B (got ${pushed.reduce((n, e) => n + e.points.length, 0)} points, ${updates.length} run updates; a socket on B got ${localPushed.reduce((n, e) => n + e.points.length, 0)}; disconnects: ${disconnects.join(", ") || "none"}; now ${new Date().toISOString()})\nA: ${a.output().slice(-2000)}\nB: ${b.output().slice(-2000)}`);
     const steps = pushed.flatMap((e) => e.points.map((p) => p.step));
     expect(new Set(steps).size).toBe(5000);
     expect(steps).toHaveLength(5000);
