@@ -31,6 +31,8 @@ export async function chartSeries(page: Page, key: string): Promise<SeriesSummar
 /** Polls the chart's data until `pred` holds; returns how long that took (ms) after `since`. */
 export async function waitForChart(page: Page, key: string, pred: (s: SeriesSummary[]) => boolean, since: number, timeoutMs = 5000): Promise<number> {
   await expect.poll(async () => pred(await chartSeries(page, key)), { timeout: timeoutMs, intervals: [25] }).toBe(true);
+  // The data is also on the canvas: ECharts was created and given the option.
+  await expect(page.getByTestId(`chart-${key}`).first().locator('[data-drawn="1"] canvas').first()).toBeAttached({ timeout: timeoutMs });
   return Date.now() - since;
 }
 

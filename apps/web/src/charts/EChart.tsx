@@ -55,14 +55,14 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
     return () => io.disconnect();
   }, []);
 
+  // Created once the box is in view and there is something to draw: the series fetches of the charts
+  // on screen go out before any chart spends time in init.
+  const ready = visible && !!hasData;
   useLayoutEffect(() => {
     const el = box.current;
-    if (!visible || !el) return;
+    if (!ready || !el) return;
     const c = echarts.init(el, undefined, { renderer: "canvas" });
     chart.current = c;
-    c.on("finished", () => {
-      if (window.__firstChartDrawnAt === undefined && el.dataset.hasData === "1") window.__firstChartDrawnAt = performance.now();
-    });
     c.on("datazoom", () => {
       const dz = (c.getOption().dataZoom as Array<{ start?: number; end?: number; startValue?: number; endValue?: number }> | undefined)?.[0];
       if (!dz) return;
@@ -73,13 +73,14 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
     ro.observe(el);
     onReady?.(c);
     return () => {
+      el.removeAttribute("data-drawn");
       ro.disconnect();
       onReady?.(null);
       c.dispose();
       chart.current = null;
     };
     // onReady is a setter from the parent; re-running on its identity would re-create the chart.
-  }, [visible]);
+  }, [ready]);
 
   const seriesIds = useRef("");
   // Layout effect: the update runs in the same commit as the render (see useLiveSeries' frame budget).
@@ -91,7 +92,10 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
     const ids = ((option.series ?? []) as Array<{ id?: string }>).map((x) => x.id).join("|");
     c.setOption(option, ids === seriesIds.current ? {} : { replaceMerge: ["series"] });
     seriesIds.current = ids;
-  }, [option, visible]);
+    box.current?.setAttribute("data-drawn", "1");
+    // Not lazy: the canvas holds the drawn chart when setOption returns.
+    if (window.__firstChartDrawnAt === undefined) window.__firstChartDrawnAt = performance.now();
+  }, [option, ready]);
 
   return <div ref={box} className={className} data-has-data={hasData ? "1" : "0"} style={{ height, width: "100%" }} />;
 }
