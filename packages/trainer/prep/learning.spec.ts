@@ -10,22 +10,27 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeRows, decodeTableOf } from "./dataset.js";
 import { encodeQld } from "./qld.js";
-import { makeSynthetic } from "./synthetic.js";
+import { makeSynthetic, type SyntheticOptions } from "./synthetic.js";
 import { loadTokenizer } from "./tokenizer.js";
 
 const BIN = fileURLToPath(new URL("../build/qwen3-lora", import.meta.url));
 const haveBinary = existsSync(BIN);
 if (!haveBinary) console.warn(`learning.spec: skipped, ${BIN} is not built (run scripts/build-native.sh)`);
 
-const MAX_LEN = 128;
+// Tuned on 2 CPU cores: the recipe's lr 1e-4 is far too slow for a random model, 3e-2 is chaotic;
+// 5e-3..8e-3 with rank 16 reaches loss ~0 in < 100 steps of 8 samples. Texts of 16-36 words, 90% topical.
+const MAX_LEN = 160;
 const TRAIN_LIMIT_SECONDS = 60;
-const TRAIN_ARGS = ["--epochs", "1", "--lr", "1e-2", "--micro-batch", "8", "--accum", "1", "--seed", "1"];
+const SYNTHETIC: SyntheticOptions = { seed: 1, train: 800, test: 100, sentences: [2, 3], wordsPerSentence: [8, 12], topicShare: 0.9 };
+const TRAIN_ARGS = ["--epochs", "1", "--micro-batch", "8", "--accum", "1", "--lr", "8e-3", "--lora-r", "16",
+  "--lora-alpha", "64", "--lora-dropout", "0", "--seed", "1"];
 
+// One stdout line of qwen3-lora (src/log.h): {"event": "start"|"step"|"prediction"|"eval"|"done"|"error", ...}.
 interface LogLine {
-  event?: string;
-  type?: string;
+  event: string;
   correct?: boolean;
   message?: string;
+  train_runtime_s?: number;
   [key: string]: unknown;
 }
 
@@ -37,7 +42,7 @@ function run(args: string[], timeoutSeconds: number) {
     .split("\n")
     .filter((l) => l.trim().startsWith("{"))
     .map((l) => JSON.parse(l) as LogLine);
-  const errors = lines.filter((l) => (l.event ?? l.type) === "error").map((l) => l.message);
+  const errors = lines.filter((l) => l.event === "error").map((l) => l.message);
   if (res.status !== 0 || errors.length > 0) {
     throw new Error(`qwen3-lora ${args[0]} failed (status ${res.status}, ${res.signal ?? "no signal"}): ` +
       `${errors.join("; ")}\n${res.stderr.slice(-2000)}`);
@@ -46,12 +51,15 @@ function run(args: string[], timeoutSeconds: number) {
 }
 
 describe.skipIf(!haveBinary)("learning on the synthetic set (native CLI, CPU)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "qwen3-learn-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let dir = "";
+  afterAll(() => {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  });
 
   it(`answers >= 95% of held-out samples after < ${TRAIN_LIMIT_SECONDS} s of training`, () => {
+    dir = mkdtempSync(join(tmpdir(), "qwen3-learn-"));
     const tok = loadTokenizer();
-    const split = makeSynthetic({ seed: 1, train: 1600, test: 100, sentences: [1, 2] });
+    const split = makeSynthetic(SYNTHETIC);
     const opts = { maxLen: MAX_LEN, truncation: "fit" as const };
     const table = decodeTableOf(tok);
     for (const [name, rows] of [["train", split.train], ["test", split.test]] as const) {
@@ -59,17 +67,21 @@ describe.skipIf(!haveBinary)("learning on the synthetic set (native CLI, CPU)", 
     }
 
     run(["init-random", "--config", "tiny", "--out", join(dir, "model"), "--seed", "1"], 60);
-    const { lines, seconds } = run(
+    const { lines } = run(
       ["train", "--model", join(dir, "model"), "--data", join(dir, "train.qld"), "--eval", join(dir, "test.qld"),
         "--out", join(dir, "out"), "--device", "cpu", "--max-len", String(MAX_LEN), ...TRAIN_ARGS],
-      TRAIN_LIMIT_SECONDS * 3,
+      TRAIN_LIMIT_SECONDS * 8, // a generous kill switch; the time limit is asserted below
     );
-    const predictions = lines.filter((l) => (l.event ?? l.type) === "prediction");
+    const predictions = lines.filter((l) => l.event === "prediction");
     const correct = predictions.filter((p) => p.correct === true).length;
-    const steps = lines.filter((l) => (l.event ?? l.type) === "step");
-    console.log(`learning.spec: ${correct}/${predictions.length} correct, ${steps.length} steps, ${seconds.toFixed(1)} s`);
+    const steps = lines.filter((l) => l.event === "step");
+    const trainSeconds = lines.find((l) => l.event === "done")?.train_runtime_s;
+    console.log(`learning.spec: ${correct}/${predictions.length} correct after ${steps.length} steps, ` +
+      `final loss ${String(steps.at(-1)?.loss)}, training ${String(trainSeconds)} s`);
     expect(predictions).toHaveLength(split.test.length);
     expect(correct / predictions.length).toBeGreaterThanOrEqual(0.95);
-    expect(seconds).toBeLessThan(TRAIN_LIMIT_SECONDS);
-  }, 300_000);
+    // The trainer's own clock for the training loop (not loading, not the greedy evaluation).
+    expect(trainSeconds).toBeTypeOf("number");
+    expect(trainSeconds!).toBeLessThan(TRAIN_LIMIT_SECONDS);
+  }, 600_000);
 });
