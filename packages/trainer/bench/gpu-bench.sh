@@ -22,7 +22,7 @@ W=${BENCH_WORK:-/tmp/trainer-bench}
 mkdir -p $W
 
 # --- model and data (not timed)
-[ -f $W/q17/model.safetensors ] || "$EXE" init-random --config ${BENCH_CONFIG:-qwen3-1.7b} --out $W/q17 --dtype bf16 >$OUT/init.log 2>&1 || { echo "init-random failed"; tail -5 $OUT/init.log; exit 1; }
+[ -f $W/q17/model.safetensors ] || timeout 150 "$EXE" init-random --config ${BENCH_CONFIG:-qwen3-1.7b} --out $W/q17 --dtype bf16 >$OUT/init.log 2>&1 || { echo "init-random failed"; tail -5 $OUT/init.log; exit 1; }
 python3 - $W $STEPS <<'PY'
 import json, random, sys
 w, steps = sys.argv[1], int(sys.argv[2])
@@ -43,7 +43,7 @@ peak_run() {   # LOG CMD...
   local smi=$!
   date +%s.%N >$log.t0
   # each stdout line stamped with its arrival time (start-up = process start to the first step)
-  "$@" 2>$log.err | while IFS= read -r l; do printf '%s\t%s\n' "$(date +%s.%N)" "$l"; done >$log
+  timeout "${RUN_TIMEOUT:-120}" "$@" 2>$log.err | while IFS= read -r l; do printf '%s\t%s\n' "$(date +%s.%N)" "$l"; done >$log
   local rc=${PIPESTATUS[0]}
   kill $smi 2>/dev/null; wait $smi 2>/dev/null
   return $rc
@@ -60,7 +60,7 @@ peak_run $OUT/ours_gen.jsonl "$EXE" generate --model $W/q17 --data $W/eval.jsonl
 
 if [ -n "$HF_DIR" ] && [ -f "$HF_DIR/hf_peft_baseline.py" ]; then
   echo "[bench] Hugging Face + PEFT baseline"
-  (cd $OUT && PYTHONUNBUFFERED=1 OUT=$OUT timeout 240 python3 "$HF_DIR/hf_peft_baseline.py" 2>$OUT/hf.err | grep '^{' >$OUT/hf.jsonl) || echo "hf baseline failed: $(tail -2 $OUT/hf.err)"
+  (cd $OUT && PYTHONUNBUFFERED=1 OUT=$OUT timeout 180 python3 "$HF_DIR/hf_peft_baseline.py" 2>$OUT/hf.err | grep '^{' >$OUT/hf.jsonl) || echo "hf baseline failed: $(tail -2 $OUT/hf.err)"
 fi
 
 python3 - "$OUT" "$ROOT" <<'PY'
