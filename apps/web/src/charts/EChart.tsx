@@ -11,7 +11,8 @@ import type { EChartsOption } from "echarts";
 
 echarts.use([LineChart, GridComponent, TooltipComponent, LegendComponent, DataZoomComponent, CanvasRenderer]);
 
-export type EChartsInstance = echarts.ECharts;
+/** What a chart's owner may do with it; the ECharts instance itself stays in this file. */
+export type ChartHandle = { toPng: () => string; zoomTo: (start: number, end: number) => void; resetZoom: () => void };
 
 declare global {
   interface Window {
@@ -25,7 +26,7 @@ type Props = {
   height: number;
   /** The zoom window on the x axis: values when ECharts has them, else percents of the data extent. */
   onZoom?: (range: { startValue?: number; endValue?: number; start: number; end: number } | null) => void;
-  onReady?: (chart: EChartsInstance | null) => void;
+  onReady?: (chart: ChartHandle | null) => void;
   className?: string;
   /** Marks the box once real points are drawn (the benchmark's "first chart" clock). */
   hasData?: boolean;
@@ -35,7 +36,7 @@ type Props = {
 
 export function EChart({ option, height, onZoom, onReady, className, hasData, onVisible }: Props) {
   const box = useRef<HTMLDivElement>(null);
-  const chart = useRef<EChartsInstance | null>(null);
+  const chart = useRef<echarts.ECharts | null>(null);
   const [visible, setVisible] = useState(false);
   const zoomRef = useRef(onZoom);
   zoomRef.current = onZoom;
@@ -71,7 +72,11 @@ export function EChart({ option, height, onZoom, onReady, className, hasData, on
     });
     const ro = new ResizeObserver(() => c.resize());
     ro.observe(el);
-    onReady?.(c);
+    onReady?.({
+      toPng: () => c.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" }),
+      zoomTo: (start, end) => c.dispatchAction({ type: "dataZoom", startValue: start, endValue: end }),
+      resetZoom: () => c.dispatchAction({ type: "dataZoom", start: 0, end: 100 }),
+    });
     return () => {
       el.removeAttribute("data-drawn");
       ro.disconnect();

@@ -3,7 +3,7 @@
 // `data-series` on the figure and in `window.__charts` (documented in apps/web/README.md).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { SeriesResponse } from "@swanhouse/contracts";
-import { EChart, type EChartsInstance } from "../../../charts/EChart.js";
+import { EChart, type ChartHandle } from "../../../charts/EChart.js";
 import { buildLineOption, formatValue, xValues, type LineInput } from "../../../charts/options/line.js";
 import { mergePoints, type SeriesData, type WirePoint } from "../../../charts/options/series.js";
 import { api, enc, qs } from "../../../api/http.js";
@@ -44,7 +44,7 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
   const live = useLiveSeries(runIds, metricKey, seen);
   const [zoomed, setZoomed] = useState<Map<string, WirePoint[]> | null>(null);
   const [zoomBusy, setZoomBusy] = useState(false);
-  const chartRef = useRef<EChartsInstance | null>(null);
+  const chartRef = useRef<ChartHandle | null>(null);
   const figure = useRef<HTMLElement>(null);
 
   const lines: LineInput[] = useMemo(
@@ -78,7 +78,7 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
     const data: ChartData = {
       key: metricKey,
       series: lines.map((l) => ({ runId: l.id, name: l.name, steps: l.data.steps, values: l.data.values })),
-      zoom: (start, end) => chartRef.current?.dispatchAction({ type: "dataZoom", startValue: start, endValue: end }),
+      zoom: (start, end) => chartRef.current?.zoomTo(start, end),
     };
     (window.__charts ??= {})[chartId] = data;
     const el = figure.current;
@@ -133,12 +133,12 @@ export function MetricChart({ metricKey, runs, height = 240 }: { metricKey: stri
     const c = chartRef.current;
     if (!c) return;
     const a = document.createElement("a");
-    a.href = c.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
+    a.href = c.toPng();
     a.download = `${metricKey.replace(/[^A-Za-z0-9_.-]+/g, "_")}.png`;
     a.click();
   };
   const resetZoom = () => {
-    chartRef.current?.dispatchAction({ type: "dataZoom", start: 0, end: 100 });
+    chartRef.current?.resetZoom();
     setZoomed(null);
   };
   const single = runs.length === 1 ? lines[0] : undefined;
