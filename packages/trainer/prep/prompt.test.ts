@@ -64,6 +64,17 @@ describe("truncation", () => {
     }
   });
 
+  it("fit: also fills the budget when tokens are long (the encoded head of the text is too short)", () => {
+    const words: TaskRow = { text: " internationalization".repeat(400), category: ["Economy"], output: "Economy" };
+    const s = encodeSample(tok, words, { maxLen: 128, truncation: "fit" });
+    expect(s.tokens.length).toBeLessThanOrEqual(128);
+    expect(s.tokens.length).toBeGreaterThan(124);
+    expect(s.tokens.slice(s.promptLen)).toEqual(answer());
+    const short = encodeSample(tok, { ...words, text: "短文本" }, { maxLen: 128, truncation: "fit" });
+    expect(short.truncated).toBe(false);
+    expect(short.prompt.endsWith("文本:短文本,类型选型:['Economy']")).toBe(true);
+  });
+
   it("fit: falls back to the classic cut when even an empty text cannot fit", () => {
     const s = encodeSample(tok, long, { maxLen: 40, truncation: "fit" });
     expect(s.tokens.length).toBe(40);

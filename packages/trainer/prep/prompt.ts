@@ -49,19 +49,16 @@ export function chatPrompt(user: string): string {
 
 export function encodeSample(tok: QwenTokenizer, row: TaskRow, opts: EncodeOptions): EncodedSample {
   const answerIds = [...tok.encode(row.output), ENDOFTEXT_ID];
-  const user = userMessage(row.text, row.category);
-  const promptIds = tok.encode(chatPrompt(user));
   const base = { answer: row.output, truncated: false, answerLost: false };
-  if (promptIds.length + answerIds.length <= opts.maxLen) {
-    return { ...base, ...assemble(promptIds, answerIds), prompt: readable(user) };
-  }
   if (opts.truncation === "fit") {
-    const fitted = fitText(tok, row, promptIds.length, opts.maxLen - answerIds.length);
+    const fitted = fitText(tok, row, opts.maxLen - answerIds.length);
     if (fitted !== null) {
-      return { ...base, ...assemble(fitted.ids, answerIds), prompt: readable(fitted.user), truncated: true };
+      return { ...base, ...assemble(fitted.ids, answerIds), prompt: readable(fitted.user), truncated: fitted.truncated };
     }
   }
-  const all = assemble(promptIds, answerIds);
+  const user = userMessage(row.text, row.category);
+  const all = assemble(tok.encode(chatPrompt(user)), answerIds);
+  if (all.tokens.length <= opts.maxLen) return { ...base, ...all, prompt: readable(user) };
   const tokens = all.tokens.slice(0, opts.maxLen);
   const labels = all.labels.slice(0, opts.maxLen);
   return {
@@ -87,25 +84,41 @@ function readable(user: string): string {
   return `${SYSTEM_PROMPT}\n${user}`;
 }
 
-// Cuts the text to its first k tokens (rounded down to a whole character) and re-encodes the whole
-// prompt, lowering k by the overshoot until it fits; null when even an empty text does not fit.
-function fitText(tok: QwenTokenizer, row: TaskRow, fullPromptLen: number, budget: number) {
+// The whole text when the prompt fits in budget tokens; else the text cut to its first k tokens (rounded
+// down to a whole character), re-encoding the prompt and lowering k by the overshoot until it fits.
+// Only the head of a long text can survive, so only a head with tokens to spare is encoded.
+// null when even an empty text does not fit.
+function fitText(tok: QwenTokenizer, row: TaskRow, budget: number) {
   const text = row.text.normalize("NFC"); // the tokenizer's normalizer: token bytes are NFC bytes
-  const textBytes = new TextEncoder().encode(text);
-  const textIds = tok.encode(text);
+  let head = headOf(text, 4 * budget);
+  let headIds = tok.encode(head);
+  if (head.length < text.length && headIds.length < budget + 16) {
+    head = text;
+    headIds = tok.encode(text);
+  }
+  const headBytes = new TextEncoder().encode(head);
   const ends: number[] = [0];
-  for (const id of textIds) ends.push((ends[ends.length - 1] ?? 0) + tok.tokenBytes(id).length);
-  let k = Math.min(textIds.length, budget - (fullPromptLen - textIds.length));
+  for (const id of headIds) ends.push((ends[ends.length - 1] ?? 0) + tok.tokenBytes(id).length);
+  let k = headIds.length;
+  if (head.length < text.length) k = budget - tok.encode(chatPrompt(userMessage("", row.category))).length;
   const utf8 = new TextDecoder();
   for (;;) {
-    k = Math.max(k, 0);
-    const cut = utf8Boundary(textBytes, Math.min(ends[k] ?? 0, textBytes.length));
-    const user = userMessage(utf8.decode(textBytes.subarray(0, cut)), row.category);
+    k = Math.min(Math.max(k, 0), headIds.length);
+    const cut = utf8Boundary(headBytes, Math.min(ends[k] ?? 0, headBytes.length));
+    const whole = head.length === text.length && cut === headBytes.length;
+    const user = userMessage(whole ? row.text : utf8.decode(headBytes.subarray(0, cut)), row.category);
     const ids = tok.encode(chatPrompt(user));
-    if (ids.length <= budget) return { ids, user };
+    if (ids.length <= budget) return { ids, user, truncated: !whole };
     if (k === 0) return null;
     k -= ids.length - budget;
   }
+}
+
+/** The first n UTF-16 units of text, not splitting a surrogate pair. */
+function headOf(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const code = text.charCodeAt(n - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }
 
 /** Largest n' <= n such that bytes[0:n'] ends on a whole UTF-8 character. */
