@@ -163,16 +163,39 @@ void dump_rec(const Json& v, int indent, int level, std::string& o) {
 }
 }  // namespace
 
+// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no surrogates), 0 if invalid.
+static size_t utf8_len(const std::string& s, size_t i) {
+    unsigned char c = (unsigned char)s[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < n; k++) {
+        unsigned char d = (unsigned char)s[i + k];
+        if ((d >> 6) != 0x2) return 0;
+        cp = (cp << 6) | (d & 0x3F);
+    }
+    static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+// JSON text must be valid UTF-8: generated token bytes can stop inside a character, so invalid
+// bytes become U+FFFD rather than a line that JSON parsers refuse.
 std::string json_escape(const std::string& s) {
     std::string o;
-    for (unsigned char c : s) {
+    for (size_t i = 0; i < s.size();) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = utf8_len(s, i);
+        if (n == 0) { o += "\xEF\xBF\xBD"; i++; continue; }
+        if (n > 1) { o.append(s, i, n); i += n; continue; }
         switch (c) {
             case '"': o += "\\\""; break; case '\\': o += "\\\\"; break;
             case '\n': o += "\\n"; break; case '\r': o += "\\r"; break; case '\t': o += "\\t"; break;
             default:
                 if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); o += b; }
-                else o += (char)c;   // UTF-8 passes through
+                else o += (char)c;
         }
+        i++;
     }
     return o;
 }

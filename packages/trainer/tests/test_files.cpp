@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
         Json k;
         EXPECT(json_parse(j.dump(), &k).empty() && k.dump() == j.dump(), "json dump/parse round trip");
         EXPECT(!json_parse("{\"a\": }", &k).empty() && !json_parse("[1, 2", &k).empty() && !json_parse("1 2", &k).empty(), "json rejects malformed text");
+        // a generated answer can stop inside a character: the line must still be valid UTF-8 JSON
+        const std::string rep = "\xEF\xBF\xBD";   // U+FFFD
+        EXPECT(json_escape(" \xeb\xa7") == " " + rep + rep, "json_escape replaces a truncated character");
+        EXPECT(json_escape("\xc3\xa9\xe4\xbd\x93\xf0\x9f\x98\x80") == "\xc3\xa9\xe4\xbd\x93\xf0\x9f\x98\x80", "json_escape keeps valid UTF-8");
+        EXPECT(json_escape("\xed\xa0\x80") == rep + rep + rep && json_escape("\xc0\xaf") == rep + rep, "json_escape replaces surrogates and overlongs");
     }
 
     // --- dtype conversions
