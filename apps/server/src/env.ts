@@ -5,6 +5,11 @@ const BoolEnv = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
   .transform((v) => v === "1" || v === "true" || v === "yes");
 
+const OptionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
   HOST: z.string().default("0.0.0.0"),
@@ -28,8 +33,35 @@ export const EnvSchema = z.object({
   START_WORKER: BoolEnv.default(true),
   /** Where the built dashboard lives (served at /). */
   WEB_DIST_DIR: z.string().optional(),
+  /** Where uploaded files live: "local" (under the data dir) or "s3"; unset means s3 when S3_BUCKET is set. */
+  STORAGE_BACKEND: z.enum(["local", "s3"]).optional(),
+  S3_BUCKET: OptionalString,
+  /** Any S3-compatible endpoint (MinIO, R2, Ceph…); unset means AWS. */
+  S3_ENDPOINT: OptionalString.pipe(z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional()),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  /** Both or neither; neither means the AWS default credential chain (AWS_* variables, instance role). */
+  S3_ACCESS_KEY_ID: OptionalString,
+  S3_SECRET_ACCESS_KEY: OptionalString,
+  /** `<endpoint>/<bucket>/<key>` URLs instead of `<bucket>.<endpoint>/<key>` (MinIO and most self-hosted stores). */
+  S3_FORCE_PATH_STYLE: BoolEnv.default(false),
+  /** Prepended to every object key, e.g. `swanhouse/`. */
+  S3_PREFIX: OptionalString,
 });
 export type Env = z.infer<typeof EnvSchema>;
+
+export const storageBackend = (env: Pick<Env, "STORAGE_BACKEND" | "S3_BUCKET">): "local" | "s3" => env.STORAGE_BACKEND ?? (env.S3_BUCKET ? "s3" : "local");
+
+/** Settings that are only wrong together. */
+function crossCheck(env: Env): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  if (storageBackend(env) === "s3") {
+    if (!env.S3_BUCKET) out.push({ path: "S3_BUCKET", message: "required when STORAGE_BACKEND=s3" });
+    if (!env.S3_ACCESS_KEY_ID !== !env.S3_SECRET_ACCESS_KEY) {
+      out.push({ path: env.S3_ACCESS_KEY_ID ? "S3_SECRET_ACCESS_KEY" : "S3_ACCESS_KEY_ID", message: "set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (AWS default credentials)" });
+    }
+  }
+  return out;
+}
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
@@ -37,5 +69,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid environment:\n${lines.join("\n")}`);
   }
+  const problems = crossCheck(parsed.data);
+  if (problems.length) throw new Error(`invalid environment:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`);
   return parsed.data;
 }

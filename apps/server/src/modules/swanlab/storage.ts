@@ -1,8 +1,8 @@
-// Object storage for files uploaded by the official SwanLab SDK: local disk under the data dir.
-// Keys are relative slash paths (`uploads/<run>/<object path>`, `media/<run>/…`), checked to stay
-// inside the root. S3-compatible storage is not implemented; another backend only needs this interface.
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+// Object storage for files uploaded by the official SwanLab SDK. Keys are relative slash paths
+// (`uploads/<run>/<object path>` while staged, `media/<run>/…` once logged). Two backends behind one
+// interface: local disk (default, storage-local.ts) and S3-compatible (storage-s3.ts, chosen by env).
+import { join } from "node:path";
+import { storageBackend, type Env } from "../../env.js";
 
 export interface ObjectStorage {
   put(key: string, data: Buffer): Promise<void>;
@@ -12,74 +12,22 @@ export interface ObjectStorage {
   move(from: string, to: string): Promise<boolean>;
   /** Joins objects into `to` in order (multipart uploads), one part in memory at a time; false if a part is missing. */
   concat(from: string[], to: string): Promise<boolean>;
+  /** Removes the object and everything under `key/`. */
   remove(key: string): Promise<void>;
 }
 
-export function createLocalStorage(rootDir: string): ObjectStorage {
-  const root = resolve(rootDir);
+type StorageEnv = Pick<Env, "SWANHOUSE_DATA_DIR" | "STORAGE_BACKEND" | "S3_BUCKET" | "S3_ENDPOINT" | "S3_REGION" |
+  "S3_ACCESS_KEY_ID" | "S3_SECRET_ACCESS_KEY" | "S3_FORCE_PATH_STYLE" | "S3_PREFIX">;
 
-  function pathOf(key: string): string {
-    const p = resolve(join(root, ...key.split("/")));
-    if (!p.startsWith(root + sep)) throw new Error(`storage key escapes the root: ${key}`);
-    return p;
+/** The backend the environment asks for; the S3 client is only loaded when S3 is configured. */
+export async function createStorage(env: StorageEnv): Promise<ObjectStorage> {
+  if (storageBackend(env) === "s3") {
+    const { createS3Storage } = await import("./storage-s3.js");
+    return createS3Storage({
+      bucket: env.S3_BUCKET!, region: env.S3_REGION, endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, prefix: env.S3_PREFIX,
+      credentials: env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY } : undefined,
+    });
   }
-  // A key whose parent is a file, or a name too long for the disk, is as absent as a missing one.
-  const missing = (err: unknown) => ["ENOENT", "ENOTDIR", "ENAMETOOLONG"].includes((err as { code?: string }).code ?? "");
-
-  return {
-    async put(key, data) {
-      const p = pathOf(key);
-      await mkdir(dirname(p), { recursive: true });
-      // Write then rename: a reader never sees half a file, a re-sent PUT replaces it whole.
-      const tmp = `${p}.${process.pid}.${Date.now()}.part`;
-      await writeFile(tmp, data);
-      await rename(tmp, p);
-    },
-    async get(key) {
-      try {
-        return await readFile(pathOf(key));
-      } catch (err) {
-        if (missing(err)) return null;
-        throw err;
-      }
-    },
-    async size(key) {
-      try {
-        const s = await stat(pathOf(key));
-        return s.isFile() ? s.size : null;
-      } catch (err) {
-        if (missing(err)) return null;
-        throw err;
-      }
-    },
-    async concat(from, to) {
-      const dst = pathOf(to);
-      await mkdir(dirname(dst), { recursive: true });
-      const tmp = `${dst}.${process.pid}.${Date.now()}.part`;
-      await writeFile(tmp, Buffer.alloc(0));
-      try {
-        for (const key of from) await appendFile(tmp, await readFile(pathOf(key)));
-      } catch (err) {
-        await rm(tmp, { force: true });
-        if (missing(err)) return false;
-        throw err;
-      }
-      await rename(tmp, dst);
-      return true;
-    },
-    async remove(key) {
-      await rm(pathOf(key), { force: true, recursive: true });
-    },
-    async move(from, to) {
-      const dst = pathOf(to);
-      await mkdir(dirname(dst), { recursive: true });
-      try {
-        await rename(pathOf(from), dst);
-        return true;
-      } catch (err) {
-        if (missing(err)) return false;
-        throw err;
-      }
-    },
-  };
+  const { createLocalStorage } = await import("./storage-local.js");
+  return createLocalStorage(join(env.SWANHOUSE_DATA_DIR, "objects"));
 }

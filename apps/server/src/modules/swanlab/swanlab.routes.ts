@@ -18,7 +18,7 @@ import {
 } from "@swanhouse/contracts";
 import { requireUser } from "../../plugins/auth.js";
 import { HttpError, Unauthorized } from "../../lib/errors.js";
-import { createLocalStorage } from "./storage.js";
+import { createStorage } from "./storage.js";
 import { createSwanlabService, SDK_SESSION_DAYS, type SwanlabService } from "./swanlab.service.js";
 import { createSavedFilesService } from "./saved-files.service.js";
 import { createUploadUrls, type UploadUrls } from "./upload-urls.js";
@@ -175,7 +175,7 @@ const mediaRoutes = (svc: SwanlabService, files: SavedFilesService): FastifyPlug
 /** Registered once at the root by app.ts: /api (SDK wire protocol) and /api/v1 (media reads). */
 export const swanlabRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env, db, clock } = app.deps;
-  const storage = createLocalStorage(join(env.SWANHOUSE_DATA_DIR, "objects"));
+  const storage = await createStorage(env);
   const uploads = createUploadUrls({ clock, storage, secret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR) });
   const svc = createSwanlabService({ db, clock, services: app.services, storage, uploads, sessionTtlDays: Math.max(env.SESSION_TTL_DAYS, SDK_SESSION_DAYS) });
   const files = createSavedFilesService({ db, services: app.services, storage, uploads });
