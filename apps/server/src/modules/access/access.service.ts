@@ -1,7 +1,7 @@
 // Who may read or write what. A private resource the caller cannot see answers 404 (its existence is
 // not revealed); a public project is readable by anyone and writable only by its workspace's
 // owner/admin/member; viewers read only.
-import type { Db } from "@swanhouse/db";
+import type { Db, Run } from "@swanhouse/db";
 import type { MemberRole } from "@swanhouse/contracts";
 import type { Actor } from "../../plugins/auth.js";
 import { Forbidden, NotFound, Unauthorized } from "../../lib/errors.js";
@@ -58,8 +58,9 @@ export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
     row: ProjectAccess["project"] & { workspace: { id: string; name: string } },
     need: "read" | "write",
     missing: string,
+    knownRole?: MemberRole | null,
   ): Promise<ProjectAccess> {
-    const role = await roleIn(actor, row.workspaceId);
+    const role = knownRole !== undefined ? knownRole : await roleIn(actor, row.workspaceId);
     const access = { project: row, workspace: row.workspace, role };
     if (need === "read") {
       if (role || row.visibility === "public") return access;
@@ -73,14 +74,30 @@ export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
     throw notVisible(actor, missing);
   }
 
-  /** The run and its project, if the actor may read (or write) it. */
+  /** The run and its project, if the actor may read (or write) it. One query: this guards every ingest call. */
   async function runFor(actor: Actor, runId: string, need: "read" | "write") {
-    const run = await prisma.run.findUnique({ where: { id: runId } });
-    if (!run) throw notVisible(actor, `run '${runId}' not found`);
-    const access = await projectById(actor, run.projectId, need).catch((e) => {
-      throw e instanceof Error && "statusCode" in e && (e as { statusCode: number }).statusCode === 404 ? NotFound(`run '${runId}' not found`) : e;
-    });
-    return { run, ...access };
+    const userId = actor.kind === "user" ? actor.userId : null;
+    const rows = await prisma.$queryRaw<RunAccessRow[]>`
+      SELECT r.id, r.project_id AS "projectId", r.name, r.description, r.tags, r.status::text AS status, r.config,
+             r.metadata, r.requirements, r.summary, r.created_by_id AS "createdById", r.created_at AS "createdAt",
+             r.finished_at AS "finishedAt", r.last_heartbeat_at AS "lastHeartbeatAt",
+             p.name AS p_name, p.visibility::text AS p_visibility, p.workspace_id AS p_workspace_id,
+             p.description AS p_description, p.created_at AS p_created_at, p.updated_at AS p_updated_at,
+             w.name AS w_name, m.role::text AS role
+      FROM runs r
+      JOIN projects p ON p.id = r.project_id
+      JOIN workspaces w ON w.id = p.workspace_id
+      LEFT JOIN memberships m ON m.workspace_id = p.workspace_id AND m.user_id = ${userId}::uuid
+      WHERE r.id = ${runId}`;
+    const row = rows[0];
+    if (!row) throw notVisible(actor, `run '${runId}' not found`);
+    const { p_name, p_visibility, p_workspace_id, p_description, p_created_at, p_updated_at, w_name, role, ...run } = row;
+    const project = {
+      id: run.projectId, name: p_name, visibility: p_visibility, workspaceId: p_workspace_id, description: p_description,
+      createdAt: p_created_at, updatedAt: p_updated_at, workspace: { id: p_workspace_id, name: w_name },
+    };
+    const access = await check(actor, project, need, `run '${runId}' not found`, role);
+    return { run: run as Run, ...access };
   }
 
   return { roleIn, workspaceForMember, projectFor, projectById, runFor };
@@ -91,3 +108,15 @@ export type AccessService = ReturnType<typeof createAccessService>;
 function notVisible(actor: Actor, message: string) {
   return actor.kind === "user" ? NotFound(message) : Unauthorized();
 }
+
+type RunAccessRow = Omit<Run, "status"> & {
+  status: Run["status"];
+  p_name: string;
+  p_visibility: "private" | "public";
+  p_workspace_id: string;
+  p_description: string;
+  p_created_at: Date;
+  p_updated_at: Date;
+  w_name: string;
+  role: MemberRole | null;
+};

@@ -39,14 +39,16 @@ export const greaterMax = (a: { step: number; value: number }, b: { step: number
  * key: count and last; per block: count, min, max, last) are folded in JavaScript, which already holds
  * the rows, and upserted by one small statement: cheaper than sorting the batch again in PostgreSQL.
  */
-export async function insertPoints(q: Q, runId: string, rows: PointRow[]): Promise<PointRow[]> {
+export async function insertPoints(q: Q, runId: string, rows: PointRow[], heartbeatAt?: Date): Promise<PointRow[]> {
   if (!rows.length) return [];
+  // The run's heartbeat rides along (a write means the run is alive): one round trip less per request.
   const res = await q.query<{ key: string; step: number; value: number; time: Date }>(
-    `INSERT INTO scalar_points (run_id, key, step, value, time)
+    `WITH heartbeat AS (UPDATE runs SET last_heartbeat_at = $6 WHERE id = $1 AND $6::timestamptz IS NOT NULL)
+     INSERT INTO scalar_points (run_id, key, step, value, time)
      SELECT $1, k, s, v, t FROM unnest($2::text[], $3::int4[], $4::float8[], $5::timestamptz[]) AS u(k, s, v, t)
      ON CONFLICT DO NOTHING
      RETURNING key, step, value, time`,
-    [runId, rows.map((r) => r.key), rows.map((r) => r.step), rows.map((r) => r.value), rows.map((r) => r.time)],
+    [runId, rows.map((r) => r.key), rows.map((r) => r.step), rows.map((r) => r.value), rows.map((r) => r.time), heartbeatAt ?? null],
   );
   const inserted = res.rows.map((r) => ({ ...r, value: Number(r.value) }));
   inserted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.step - b.step));

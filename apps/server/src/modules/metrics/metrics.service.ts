@@ -24,10 +24,10 @@ export function createMetricsService(deps: Deps) {
     const texts = (body.texts ?? []).map((t) => ({ key: t.key, step: t.step, index: t.index ?? 0, text: t.text, caption: t.caption ?? null, time: toDate(t.time, now) }));
     const logs = (body.logs ?? []).map((l) => ({ level: l.level, message: l.message, seq: l.seq, time: toDate(l.time, now) }));
     const inserted = await withTransaction(deps.db, async (q) => {
-      const p = await insertPoints(q, runId, points);
+      const p = await insertPoints(q, runId, points, now);
       const t = await insertTexts(q, runId, texts);
       const l = await insertLogs(q, runId, logs);
-      await q.query("UPDATE runs SET last_heartbeat_at = $2 WHERE id = $1", [runId, now]);
+      if (!points.length) await q.query("UPDATE runs SET last_heartbeat_at = $2 WHERE id = $1", [runId, now]);
       return { p, t, l };
     });
     const rooms = { runId, projectId: run.projectId };
