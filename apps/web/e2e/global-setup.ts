@@ -3,39 +3,14 @@
 // else the embedded PostgreSQL). Workers read the URL from E2E_BASE_URL. Returns the teardown.
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
-import { createTestDatabase, startTestPostgres } from "@swanhouse/testkit";
+import { createTestDatabase, freePort, startTestPostgres, waitForHttp } from "@swanhouse/testkit";
 
 const webDir = path.resolve(import.meta.dirname, "..");
 const repo = path.resolve(webDir, "../..");
 const serverMain = path.join(repo, "apps/server/dist/main.js");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
-async function waitFor(url: string, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (!alive()) throw new Error("the server exited during start-up (see its output above)");
-    try {
-      const res = await fetch(url);
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server did not answer ${url} within ${timeoutMs} ms`);
-}
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   if (process.env.E2E_SKIP_BUILD !== "1") execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: webDir, stdio: "inherit" });
@@ -60,7 +35,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   let exited = false;
   server.on("exit", () => (exited = true));
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/api/v1/auth/me`, 60_000, () => !exited);
+  await waitForHttp(`${base}/api/v1/auth/me`, { timeoutMs: 60_000, alive: () => !exited });
   process.env.E2E_BASE_URL = base;
 
   return async () => {

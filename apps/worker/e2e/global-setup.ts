@@ -4,36 +4,16 @@
 // qwen3-lora on CPU. URLs go to the specs as E2E_URL_POSTGRES / E2E_URL_REDIS.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { createTestDatabase, startTestPostgres } from "@swanhouse/testkit";
+import { createTestDatabase, freePort, startTestPostgres, waitForHttp } from "@swanhouse/testkit";
 
 const repo = path.resolve(import.meta.dirname, "../../..");
 const webDir = path.join(repo, "apps/web");
 const serverMain = path.join(repo, "apps/server/dist/main.js");
 const trainer = path.join(repo, "packages/trainer/build/qwen3-lora");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  const end = Date.now() + 90_000;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) throw new Error("a server exited during start-up (see its output above)");
-    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server did not answer ${url}`);
-}
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!fs.existsSync(trainer)) throw new Error(`${trainer} is missing: bash packages/trainer/scripts/build-native.sh`);
@@ -66,7 +46,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     delete env.SWANHOUSE_HOST;
     const child = spawn(process.execPath, [serverMain], { env, stdio: ["ignore", "inherit", "inherit"] });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(`${url}/api/v1/auth/me`, child);
+    await waitForHttp(`${url}/api/v1/auth/me`, { timeoutMs: 90_000, alive: () => child.exitCode === null });
     process.env[backend === "redis" ? "E2E_URL_REDIS" : "E2E_URL_POSTGRES"] = url;
     servers.push({ child, drop: db.drop });
   }

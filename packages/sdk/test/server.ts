@@ -5,22 +5,13 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { inject } from "vitest";
-import { createTestDatabase } from "@swanhouse/testkit";
+import { createTestDatabase, freePort } from "@swanhouse/testkit";
+export { freePort };
 import { createDb } from "@swanhouse/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 export const SDK_DIR = path.resolve(import.meta.dirname, "..");
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 export type TestServer = { url: string; close: () => Promise<void> };
 

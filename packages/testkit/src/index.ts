@@ -61,3 +61,4 @@ export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T
 }
 
 export const redisUrl = () => process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { freePort, waitForHttp } from "./net.js";
