@@ -1,6 +1,6 @@
 // Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ListRunsResponse, LogsResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
+import { ListMediaResponse, ListRunsResponse, LogsResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
 import { api, enc, qs } from "../../api/http.js";
 
 export type RunFilters = { name?: string; status?: RunStatus; tag?: string; sort: "createdAt" | "name" | "status" | "lastHeartbeatAt"; order: "asc" | "desc" };
@@ -23,6 +23,17 @@ export const useAllRunIds = (ws: string, p: string) =>
 
 export const runKey = (id: string) => ["run", id] as const;
 export const useRun = (id: string) => useQuery({ queryKey: runKey(id), queryFn: () => api(RunDetailResponse, `/runs/${enc(id)}`), retry: false });
+
+export const mediaKey = (runId: string, key: string) => ["media", runId, key] as const;
+/** Every media file of one key (all steps): the gallery picks the step on the client. */
+export const useMedia = (runId: string, key: string, live: boolean) =>
+  useQuery({
+    queryKey: mediaKey(runId, key),
+    queryFn: () => api(ListMediaResponse, `/runs/${enc(runId)}/media${qs({ key })}`),
+    // Files have no socket event of their own: poll while the run is live.
+    refetchInterval: live ? 5000 : false,
+  });
+export const mediaUrl = (runId: string, path: string) => `/api/v1/runs/${enc(runId)}/media/${path.split("/").map(encodeURIComponent).join("/")}`;
 
 export const textsKey = (runId: string, key: string) => ["texts", runId, key] as const;
 export const useTexts = (runId: string, key: string, step: number | undefined) =>

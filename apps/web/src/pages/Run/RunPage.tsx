@@ -9,6 +9,7 @@ import { ChartSections } from "../../features/charts/components/ChartSections.js
 import { MetricChart } from "../../features/charts/components/MetricChart.js";
 import { isSystemKey, sectionOf } from "../../features/charts/sections.js";
 import { TextPanel } from "../../features/runs/components/TextPanel.js";
+import { MediaPanel } from "../../features/runs/components/MediaPanel.js";
 import { LogsPanel } from "../../features/runs/components/LogsPanel.js";
 import { colorAt } from "../../charts/options/colors.js";
 import { Link, paths } from "../../app/router.js";
@@ -47,13 +48,17 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
   const metrics = detail.data?.metrics ?? [];
   const scalarKeys = useMemo(() => metrics.filter((m) => m.kind === "scalar" && !isSystemKey(m.key)).map((m) => m.key), [metrics]);
   const systemKeys = useMemo(() => metrics.filter((m) => m.kind === "scalar" && isSystemKey(m.key)).map((m) => m.key), [metrics]);
-  const textKeys = useMemo(() => metrics.filter((m) => m.kind === "text").map((m) => m.key).sort(), [metrics]);
+  const panelKeys = useMemo(() => metrics.filter((m) => m.kind !== "scalar").map((m) => m.key).sort(), [metrics]);
+  const kindOf = useMemo(() => new Map(metrics.map((m) => [m.key, m.kind])), [metrics]);
   const chartRuns = useMemo(() => (run ? [{ id: run.id, name: run.name, color: colorAt(0) }] : []), [run?.id, run?.name]);
-  // Sections with text keys but no scalar keys get their own group below the charts.
-  const textOnlySections = useMemo(() => [...new Set(textKeys.map(sectionOf))].filter((s) => !scalarKeys.some((k) => sectionOf(k) === s)), [textKeys, scalarKeys]);
+  // Sections with text or media keys but no scalar keys get their own group below the charts.
+  const panelOnlySections = useMemo(() => [...new Set(panelKeys.map(sectionOf))].filter((s) => !scalarKeys.some((k) => sectionOf(k) === s)), [panelKeys, scalarKeys]);
 
   if (detail.error) return <ErrorNote error={detail.error} />;
   if (!run) return <div className="page-loading">Loading run…</div>;
+  // Text keys get the Text panel; images, audio and other files the gallery.
+  const panel = (k: string) =>
+    kindOf.get(k) === "text" ? <TextPanel key={k} runId={run.id} textKey={k} /> : <MediaPanel key={k} runId={run.id} mediaKey={k} live={run.status === "running"} />;
   const meta = run.metadata as JsonObject;
 
   return (
@@ -78,17 +83,17 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
       {tab === "charts" && (
         <>
           <ChartToolbar />
-          {scalarKeys.length === 0 && textKeys.length === 0 && <div className="empty" data-testid="no-metrics">Nothing logged yet. Charts appear here as soon as the first points arrive.</div>}
+          {scalarKeys.length === 0 && panelKeys.length === 0 && <div className="empty" data-testid="no-metrics">Nothing logged yet. Charts appear here as soon as the first points arrive.</div>}
           <ChartSections
             keys={scalarKeys}
             runs={chartRuns}
-            extra={(section) => textKeys.filter((k) => sectionOf(k) === section).map((k) => <TextPanel key={k} runId={run.id} textKey={k} />)}
+            extra={(section) => panelKeys.filter((k) => sectionOf(k) === section).map(panel)}
           />
-          {textOnlySections.map((s) => (
+          {panelOnlySections.map((s) => (
             <details key={s} open className="section" data-section={s}>
               <summary>{s}</summary>
               <div className="chart-grid">
-                {textKeys.filter((k) => sectionOf(k) === s).map((k) => <TextPanel key={k} runId={run.id} textKey={k} />)}
+                {panelKeys.filter((k) => sectionOf(k) === s).map(panel)}
               </div>
             </details>
           ))}
