@@ -48,7 +48,7 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     path: "/socket.io",
     serveClient: false,
   });
-  const redis = deps.env.REDIS_URL ? await attachRedis(io, deps.env.REDIS_URL) : undefined;
+  const redis = deps.env.REDIS_URL ? await attachRedis(io, deps.env.REDIS_URL, app.log) : undefined;
   const resolveActor = createActorResolver(deps.db);
   const access = createAccessService(deps);
 
@@ -72,10 +72,18 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     else map.set(rooms.runId, items.slice());
   };
   const targets = (runId: string) => [runRoom(runId), projectRoom(buf.projectOf.get(runId) ?? "")];
+  // A failing emit (say, the Redis publish) must neither stop the timer nor drop the other rooms' events.
+  const safely = (what: string, emit: () => void) => {
+    try {
+      emit();
+    } catch (err) {
+      app.log.error({ err }, `realtime: ${what} failed`);
+    }
+  };
   const flush = () => {
-    for (const [runId, points] of buf.metrics) io.to(targets(runId)).emit("metrics:appended", { runId, points });
-    for (const [runId, items] of buf.texts) io.to(targets(runId)).emit("texts:appended", { runId, items });
-    for (const [runId, logs] of buf.logs) io.to(runRoom(runId)).emit("logs:appended", { runId, logs });
+    for (const [runId, points] of buf.metrics) safely("metrics push", () => io.to(targets(runId)).emit("metrics:appended", { runId, points }));
+    for (const [runId, items] of buf.texts) safely("texts push", () => io.to(targets(runId)).emit("texts:appended", { runId, items }));
+    for (const [runId, logs] of buf.logs) safely("logs push", () => io.to(runRoom(runId)).emit("logs:appended", { runId, logs }));
     buf.metrics.clear();
     buf.texts.clear();
     buf.logs.clear();
@@ -106,9 +114,13 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
   };
 }
 
-async function attachRedis(io: Server, url: string) {
+async function attachRedis(io: Server, url: string, log: FastifyInstance["log"]) {
   const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null });
   const sub = pub.duplicate();
+  // Connection errors are logged (ioredis reconnects by itself), never left as unhandled events.
+  for (const [name, client] of [["publisher", pub], ["subscriber", sub]] as const) {
+    client.on("error", (err) => log.warn({ err }, `realtime: Redis ${name} error`));
+  }
   await Promise.all([pub.connect(), sub.connect()]);
   io.adapter(createAdapter(pub, sub));
   return { pub, sub };
