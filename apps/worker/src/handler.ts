@@ -72,14 +72,23 @@ async function runJob(env: HandlerEnv, ctx: JobContext): Promise<LoraJobResult> 
     },
   });
 
+  // At most two progress writes a second; the latest skipped one is sent when the interval ends, so the
+  // job never shows a stale step (a trainer that goes quiet after a burst of steps).
   let lastProgressAt = 0;
   let lastPhase = "";
-  const progress = (p: Omit<LoraJobProgress, "runId" | "workerId">, force = false) => {
-    const t = Date.now();
-    if (!force && p.phase === lastPhase && t - lastProgressAt < 500) return;
-    lastProgressAt = t;
+  let trailing: ReturnType<typeof setTimeout> | undefined;
+  const send = (p: Omit<LoraJobProgress, "runId" | "workerId">) => {
+    if (trailing) clearTimeout(trailing);
+    trailing = undefined;
+    lastProgressAt = Date.now();
     lastPhase = p.phase;
     void ctx.updateProgress({ ...p, runId: run.id, workerId: env.workerId }).catch(() => {});
+  };
+  const progress = (p: Omit<LoraJobProgress, "runId" | "workerId">, force = false) => {
+    const wait = 500 - (Date.now() - lastProgressAt);
+    if (force || p.phase !== lastPhase || wait <= 0) return send(p);
+    if (trailing) clearTimeout(trailing);
+    trailing = setTimeout(() => send(p), wait);
   };
   progress({ phase: "preparing", step: 0, totalSteps: null, etaSeconds: null }, true);
 
@@ -117,6 +126,8 @@ async function runJob(env: HandlerEnv, ctx: JobContext): Promise<LoraJobResult> 
     run.logMessage(message, "error");
     await run.finish("crashed");
     throw new JobFailure(message);
+  } finally {
+    if (trailing) clearTimeout(trailing);   // the job is over: no late progress write
   }
 }
 
