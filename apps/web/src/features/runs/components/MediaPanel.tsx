@@ -3,6 +3,7 @@
 import { useMemo, useState } from "react";
 import type { MediaItem } from "@swanhouse/contracts";
 import { mediaUrl, useMedia } from "../api.js";
+import { StepPicker } from "./StepPicker.js";
 
 export function MediaPanel({ runId, mediaKey, live }: { runId: string; mediaKey: string; live: boolean }) {
   const media = useMedia(runId, mediaKey, live);
@@ -10,20 +11,12 @@ export function MediaPanel({ runId, mediaKey, live }: { runId: string; mediaKey:
   const items = media.data?.media ?? [];
   const steps = useMemo(() => [...new Set(items.map((m) => m.step))].sort((a, b) => a - b), [items]);
   const shown = step ?? steps.at(-1);
-  const idx = shown === undefined ? -1 : steps.indexOf(shown);
   const atStep = items.filter((m) => m.step === shown).sort((a, b) => a.index - b.index);
   return (
     <figure className="chart-card text-panel media-panel" data-testid={`media-${mediaKey}`} data-key={mediaKey}>
       <figcaption>
         <span className="chart-title">{mediaKey}</span>
-        <span className="chart-actions">
-          <button className="icon-btn" aria-label="Previous step" disabled={idx <= 0} onClick={() => setStep(steps[idx - 1])}>‹</button>
-          <select aria-label={`Step of ${mediaKey}`} value={step === undefined ? "latest" : String(step)} onChange={(e) => setStep(e.target.value === "latest" ? undefined : Number(e.target.value))}>
-            <option value="latest">latest{steps.length ? ` (${steps.at(-1)})` : ""}</option>
-            {[...steps].reverse().map((s) => <option key={s} value={s}>step {s}</option>)}
-          </select>
-          <button className="icon-btn" aria-label="Next step" disabled={idx < 0 || idx >= steps.length - 1} onClick={() => setStep(steps[idx + 1])}>›</button>
-        </span>
+        <StepPicker label={mediaKey} steps={steps} step={step} onChange={setStep} />
       </figcaption>
       <div className="media-grid">
         {media.isSuccess && items.length === 0 && <p className="muted">No files logged yet.</p>}
