@@ -1,14 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { integrationConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["source"] },
-  ssr: { resolve: { conditions: ["source"] } },
-  test: {
-    globalSetup: ["./test/global-setup.ts"],
-    include: ["src/**/*.test.ts", "test/**/*.spec.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    // 2-core machines: files run in parallel, each on its own cloned database.
-    maxWorkers: 2,
-  },
-});
+// 2-core machines: files run in parallel, each on its own cloned database.
+export default integrationConfig({ testTimeout: 60_000, maxWorkers: 2 });

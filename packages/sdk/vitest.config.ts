@@ -1,13 +1,3 @@
-import { defineConfig } from "vitest/config";
+import { integrationConfig } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["source"] },
-  ssr: { resolve: { conditions: ["source"] } },
-  test: {
-    globalSetup: ["./test/global-setup.ts"],
-    include: ["src/**/*.test.ts", "test/**/*.spec.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
-    maxWorkers: 1,
-  },
-});
+export default integrationConfig({ testTimeout: 120_000, maxWorkers: 1 });
