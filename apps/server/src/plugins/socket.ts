@@ -1,7 +1,9 @@
 // socket.io on the same HTTP server (fastify-socket.io does not support Fastify 5). Clients subscribe
 // to a run or a project after a read-access check. Writes are batched per room and event and flushed
-// every FLUSH_MS, so a run logging 1,000 points/s makes a few messages a second. With REDIS_URL the
-// Redis adapter fans events out across server processes.
+// every FLUSH_MS, so a run logging 1,000 points/s makes a few messages a second. Ingestion hands over
+// functions that build the wire items: they run at flush time, and not at all when no one can receive
+// them (no subscriber in this process and no Redis). With REDIS_URL the Redis adapter fans events out
+// across server processes.
 import type { FastifyInstance } from "fastify";
 import { Server, type Socket } from "socket.io";
 import { createAdapter } from "@socket.io/redis-adapter";
@@ -24,18 +26,20 @@ import { createAccessService } from "../modules/access/access.service.js";
 export const FLUSH_MS = 100;
 
 type Rooms = { runId: string; projectId: string };
+/** Builds wire items when (and if) they are sent. */
+type Lazy<T> = () => T[];
 type Buffered = {
-  metrics: Map<string, MetricsAppendedEvent["points"]>;
-  texts: Map<string, TextsAppendedEvent["items"]>;
-  logs: Map<string, LogsAppendedEvent["logs"]>;
+  metrics: Map<string, Array<Lazy<MetricsAppendedEvent["points"][number]>>>;
+  texts: Map<string, Array<Lazy<TextsAppendedEvent["items"][number]>>>;
+  logs: Map<string, Array<Lazy<LogsAppendedEvent["logs"][number]>>>;
   projectOf: Map<string, string>;
 };
 
 export type Realtime = {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
-  metrics: (rooms: Rooms, points: MetricsAppendedEvent["points"]) => void;
-  texts: (rooms: Rooms, items: TextsAppendedEvent["items"]) => void;
-  logs: (rooms: Rooms, logs: LogsAppendedEvent["logs"]) => void;
+  metrics: (rooms: Rooms, points: Lazy<MetricsAppendedEvent["points"][number]>) => void;
+  texts: (rooms: Rooms, items: Lazy<TextsAppendedEvent["items"][number]>) => void;
+  logs: (rooms: Rooms, logs: Lazy<LogsAppendedEvent["logs"][number]>) => void;
   runUpdated: (run: Run) => void;
   flush: () => void;
 };
@@ -65,13 +69,16 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
   io.on("connection", (socket) => attachSubscriptions(socket, access));
 
   const buf: Buffered = { metrics: new Map(), texts: new Map(), logs: new Map(), projectOf: new Map() };
-  const push = <T>(map: Map<string, T[]>, rooms: Rooms, items: T[]) => {
+  const push = <T>(map: Map<string, Array<Lazy<T>>>, rooms: Rooms, items: Lazy<T>) => {
     buf.projectOf.set(rooms.runId, rooms.projectId);
     const list = map.get(rooms.runId);
-    if (list) for (const it of items) list.push(it);
-    else map.set(rooms.runId, items.slice());
+    if (list) list.push(items);
+    else map.set(rooms.runId, [items]);
   };
   const targets = (runId: string) => [runRoom(runId), projectRoom(buf.projectOf.get(runId) ?? "")];
+  // Without Redis every subscriber is in this process, so an empty room means nobody to tell.
+  const heard = (rooms: string[]) => redis !== undefined || rooms.some((r) => io.sockets.adapter.rooms.has(r));
+  const build = <T>(parts: Array<Lazy<T>>): T[] => (parts.length === 1 ? parts[0]!() : parts.flatMap((f) => f()));
   // A failing emit (say, the Redis publish) must neither stop the timer nor drop the other rooms' events.
   const safely = (what: string, emit: () => void) => {
     try {
@@ -81,9 +88,18 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     }
   };
   const flush = () => {
-    for (const [runId, points] of buf.metrics) safely("metrics push", () => io.to(targets(runId)).emit("metrics:appended", { runId, points }));
-    for (const [runId, items] of buf.texts) safely("texts push", () => io.to(targets(runId)).emit("texts:appended", { runId, items }));
-    for (const [runId, logs] of buf.logs) safely("logs push", () => io.to(runRoom(runId)).emit("logs:appended", { runId, logs }));
+    for (const [runId, points] of buf.metrics) {
+      const to = targets(runId);
+      if (heard(to)) safely("metrics push", () => io.to(to).emit("metrics:appended", { runId, points: build(points) }));
+    }
+    for (const [runId, items] of buf.texts) {
+      const to = targets(runId);
+      if (heard(to)) safely("texts push", () => io.to(to).emit("texts:appended", { runId, items: build(items) }));
+    }
+    for (const [runId, logs] of buf.logs) {
+      const to = [runRoom(runId)];
+      if (heard(to)) safely("logs push", () => io.to(to).emit("logs:appended", { runId, logs: build(logs) }));
+    }
     buf.metrics.clear();
     buf.texts.clear();
     buf.logs.clear();

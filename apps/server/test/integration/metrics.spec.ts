@@ -18,6 +18,20 @@ const count = async (runId: string) => {
             (SELECT count(*)::int FROM log_lines WHERE run_id = $1) AS l, (SELECT count(*)::int FROM metric_series WHERE run_id = $1) AS s`, [runId]);
   return rows[0]!;
 };
+/** A key's scalar_rollups as stored, and as recomputed from its points. */
+const rollups = async (runId: string, key: string) => {
+  const recompute = `
+    SELECT c.block, c.n, lo.step AS min_step, lo.value::text AS min_value, hi.step AS max_step, hi.value::text AS max_value, la.step AS last_step, la.value::text AS last_value
+    FROM (SELECT step / 256 AS block, count(*)::int AS n FROM scalar_points WHERE run_id = $1 AND key = $2 GROUP BY 1) c
+    JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = $2 ORDER BY step / 256, value, step) lo USING (block)
+    JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = $2 ORDER BY step / 256, value DESC, step) hi USING (block)
+    JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = $2 ORDER BY step / 256, step DESC) la USING (block)
+    ORDER BY block`;
+  const expected = (await h.db.pool.query(recompute, [runId, key])).rows;
+  const actual = (await h.db.pool.query(`SELECT block, count AS n, min_step, min_value::text AS min_value, max_step, max_value::text AS max_value, last_step, last_value::text AS last_value
+    FROM scalar_rollups WHERE run_id = $1 AND key = $2 ORDER BY block`, [runId, key])).rows;
+  return { expected, actual };
+};
 
 describe("log", () => {
   it("is all or nothing: one bad entry → 400 naming the field, nothing stored", async () => {
@@ -84,6 +98,26 @@ describe("log", () => {
     const detail = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
     expect(detail.body.metrics).toContainEqual(expect.objectContaining({ key: "acc", kind: "scalar", lastStep: 3, lastValue: 0.7, count: 3 }));
     expect(await count(run.id)).toMatchObject({ p: 3, t: 1, l: 2 });
+  });
+
+  it("a batch mixing new, re-sent and repeated points keeps the series and rollups right", async () => {
+    const run = await createRun(h.app, u);
+    const first = Array.from({ length: 1_000 }, (_, s) => ({ key: "m", step: s, value: Math.cos(s / 50) }));
+    expect((await log(run.id, { metrics: first })).body.accepted.metrics).toBe(1_000);
+    // 500 re-sent steps with other values (ignored), 500 new ones out of order, a new step twice (the
+    // first wins), and a second key: the summaries must count only what was stored.
+    const resent = Array.from({ length: 500 }, (_, i) => ({ key: "m", step: 500 + i, value: -1e6 }));
+    const fresh = Array.from({ length: 500 }, (_, i) => ({ key: "m", step: 1_499 - i, value: i === 7 ? 1e6 : Math.sin(i) }));
+    const body = { metrics: [...fresh.slice(0, 250), ...resent, { key: "m", step: 1_300, value: -5e5 }, ...fresh.slice(250), { key: "other", step: 3, value: 2 }] };
+    expect((await log(run.id, body)).body.accepted.metrics).toBe(501);
+    const { expected, actual } = await rollups(run.id, "m");
+    expect(actual.length).toBe(6);
+    expect(actual).toEqual(expected);
+    const stored = await h.db.pool.query("SELECT step, value FROM scalar_points WHERE run_id = $1 AND key = 'm' AND step IN (600, 1300, 1492)", [run.id]);
+    expect(stored.rows).toEqual([{ step: 600, value: Math.cos(600 / 50) }, { step: 1300, value: Math.sin(199) }, { step: 1492, value: 1e6 }]);
+    const detail = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
+    expect(detail.body.metrics).toContainEqual(expect.objectContaining({ key: "m", count: 1_500, lastStep: 1_499, lastValue: Math.sin(0) }));
+    expect(detail.body.metrics).toContainEqual(expect.objectContaining({ key: "other", count: 1, lastStep: 3, lastValue: 2 }));
   });
 
   it("NaN, Infinity and -Infinity round trip as strings (series, run detail, CSV)", async () => {
@@ -211,16 +245,7 @@ describe("long series (read from scalar_rollups)", () => {
   });
 
   it("keeps the rollups equal to a recomputation from the points", async () => {
-    const recompute = `
-      SELECT c.block, c.n, lo.step AS min_step, lo.value::text AS min_value, hi.step AS max_step, hi.value::text AS max_value, la.step AS last_step, la.value::text AS last_value
-      FROM (SELECT step / 256 AS block, count(*)::int AS n FROM scalar_points WHERE run_id = $1 AND key = 'long' GROUP BY 1) c
-      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, value, step) lo USING (block)
-      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, value DESC, step) hi USING (block)
-      JOIN (SELECT DISTINCT ON (step / 256) step / 256 AS block, step, value FROM scalar_points WHERE run_id = $1 AND key = 'long' ORDER BY step / 256, step DESC) la USING (block)
-      ORDER BY block`;
-    const expected = (await h.db.pool.query(recompute, [runId])).rows;
-    const actual = (await h.db.pool.query(`SELECT block, count AS n, min_step, min_value::text AS min_value, max_step, max_value::text AS max_value, last_step, last_value::text AS last_value
-      FROM scalar_rollups WHERE run_id = $1 AND key = 'long' ORDER BY block`, [runId])).rows;
+    const { expected, actual } = await rollups(runId, "long");
     expect(actual.length).toBe(Math.ceil(N / 256));
     expect(actual).toEqual(expected);
     // A re-sent batch changes nothing.

@@ -1,9 +1,9 @@
 // The hot path, in raw SQL: one `unnest` INSERT per kind and batch, ON CONFLICT DO NOTHING so a re-sent
-// batch is a no-op, RETURNING only the rows that are new (those are the ones pushed to subscribers).
-// metric_series (per-key last value and count) and scalar_rollups (per-block min/max/last) follow in one
-// small statement built from the new rows.
+// batch is a no-op; only the new rows are pushed to subscribers. For points, metric_series (per-key last
+// value and count) and scalar_rollups (per-block min/max/last) are upserted in the same statement.
 import type { Db } from "@swanhouse/db";
 import type pg from "pg";
+import { numberArray, textArray, timeArray } from "../../lib/pg-array.js";
 
 export type PointRow = { key: string; step: number; value: number; time: Date };
 export type TextRow = { key: string; step: number; index: number; text: string; caption: string | null; time: Date };
@@ -35,39 +35,112 @@ export const greaterMax = (a: { step: number; value: number }, b: { step: number
 };
 
 /**
- * Inserts the points; returns the new ones (sorted by key, step). The summaries of the new points (per
- * key: count and last; per block: count, min, max, last) are folded in JavaScript, which already holds
- * the rows, and upserted by one small statement: cheaper than sorting the batch again in PostgreSQL.
+ * Inserts the points; returns the new ones (sorted by key, step). The batch is deduplicated and sorted
+ * here (the first of a repeated (key, step) wins, as ON CONFLICT DO NOTHING would), and the summaries
+ * (per key: count and last; per 256-step block: count, min, max, last) are folded from it in JavaScript.
+ * One statement then inserts the points and, when every one of them was new (the usual case), upserts
+ * those summaries: one round trip, and no rows sent back. When some already existed (a re-sent batch),
+ * it returns the (key, step) of the new ones and a second statement upserts their summaries, in the
+ * caller's transaction.
  */
 export async function insertPoints(q: Q, runId: string, rows: PointRow[], heartbeatAt?: Date): Promise<PointRow[]> {
   if (!rows.length) return [];
-  // The run's heartbeat rides along (a write means the run is alive): one round trip less per request.
-  const res = await q.query<{ key: string; step: number; value: number; time: Date }>(
-    `WITH heartbeat AS (UPDATE runs SET last_heartbeat_at = $6 WHERE id = $1 AND $6::timestamptz IS NOT NULL)
-     INSERT INTO scalar_points (run_id, key, step, value, time)
-     SELECT $1, k, s, v, t FROM unnest($2::text[], $3::int4[], $4::float8[], $5::timestamptz[]) AS u(k, s, v, t)
+  const points = distinctSorted(rows);
+  const args = new Args([runId]);
+  const insert = `INSERT INTO scalar_points (run_id, key, step, value, time)
+     SELECT $1, k, s, v, t FROM unnest(${args.add(textArray(points.map((r) => r.key)))}::text[], ${args.add(numberArray(points.map((r) => r.step)))}::int4[],
+                                      ${args.add(numberArray(points.map((r) => r.value)))}::float8[], ${args.add(timeArray(points.map((r) => r.time)))}::timestamptz[]) AS u(k, s, v, t)
      ON CONFLICT DO NOTHING
-     RETURNING key, step, value, time`,
-    [runId, rows.map((r) => r.key), rows.map((r) => r.step), rows.map((r) => r.value), rows.map((r) => r.time), heartbeatAt ?? null],
+     RETURNING key, step`;
+  // The run's heartbeat rides along (a write means the run is alive): one round trip less per request.
+  const heartbeat = `UPDATE runs SET last_heartbeat_at = ${args.add(heartbeatAt ?? null)} WHERE id = $1 AND ${args.last}::timestamptz IS NOT NULL`;
+  const total = args.add(points.length);
+  const allNew = `(SELECT n FROM n) = ${total}`;
+  const { rows: out } = await q.query<{ n: number; key: string | null; step: number | null }>(
+    `WITH heartbeat AS (${heartbeat}),
+       ins AS (${insert}),
+       n AS (SELECT count(*)::int AS n FROM ins),
+       series AS (${upsertSeriesSql(args, points, allNew)}),
+       rollups AS (${upsertRollupsSql(args, points, allNew)})
+     SELECT n.n, ins.key, ins.step FROM n LEFT JOIN ins ON n.n < ${total}`,
+    args.values,
   );
-  const inserted = res.rows.map((r) => ({ ...r, value: Number(r.value) }));
-  inserted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.step - b.step));
-  if (inserted.length) await upsertSummaries(q, runId, inserted);
-  return inserted;
+  const inserted = out[0]!.n;
+  if (inserted === points.length) return points;
+  if (inserted === 0) return [];
+  const isNew = new Set(out.map((r) => `${r.step}\u0000${r.key}`));
+  const fresh = points.filter((r) => isNew.has(`${r.step}\u0000${r.key}`));
+  const more = new Args([runId]);
+  await q.query(`WITH series AS (${upsertSeriesSql(more, fresh, "true")}) ${upsertRollupsSql(more, fresh, "true")}`, more.values);
+  return fresh;
+}
+
+/** Numbered query parameters: `add` returns the placeholder of the value it appends. */
+class Args {
+  constructor(readonly values: unknown[]) {}
+  add(v: unknown): string {
+    this.values.push(v);
+    return this.last;
+  }
+  get last(): string {
+    return `$${this.values.length}`;
+  }
+}
+
+/** The batch without repeated (key, step) (the first one kept), sorted by key, then step. */
+function distinctSorted(rows: PointRow[]): PointRow[] {
+  const byKey = new Map<string, PointRow[]>();
+  for (const r of rows) {
+    const list = byKey.get(r.key);
+    if (list) list.push(r);
+    else byKey.set(r.key, [r]);
+  }
+  const keys = [...byKey.keys()].sort();
+  const out: PointRow[] = [];
+  for (const key of keys) {
+    const list = byKey.get(key)!;
+    let increasing = true; // the usual case: one log call after another
+    for (let i = 1; i < list.length && increasing; i++) increasing = list[i]!.step > list[i - 1]!.step;
+    if (increasing) {
+      for (const r of list) out.push(r);
+      continue;
+    }
+    const seen = new Set<number>();
+    const kept = list.filter((r) => !seen.has(r.step) && seen.add(r.step));
+    kept.sort((a, b) => a.step - b.step); // stable: equal steps cannot remain
+    for (const r of kept) out.push(r);
+  }
+  return out;
 }
 
 type Block = { key: string; block: number; count: number; min: PointRow; max: PointRow; last: PointRow };
 
-/** `rows` sorted by (key, step): so the last row of a key or block is its last point. */
-async function upsertSummaries(q: Q, runId: string, rows: PointRow[]): Promise<void> {
+/** metric_series upsert of `rows` (sorted by key, step: the last row of a key is its last point). */
+function upsertSeriesSql(args: Args, rows: PointRow[], guard: string): string {
   const series: Array<{ key: string; last: PointRow; count: number }> = [];
-  const blocks: Block[] = [];
   for (const r of rows) {
     const s = series[series.length - 1];
     if (s && s.key === r.key) {
       s.last = r;
       s.count++;
     } else series.push({ key: r.key, last: r, count: 1 });
+  }
+  return `INSERT INTO metric_series AS ms (run_id, key, kind, is_system, last_step, last_value, count, updated_at)
+       SELECT $1, k, 'scalar', starts_with(k, '${SYSTEM_PREFIX}'), s, v::text, c, now()
+       FROM unnest(${args.add(series.map((s) => s.key))}::text[], ${args.add(series.map((s) => s.last.step))}::int4[],
+                   ${args.add(numberArray(series.map((s) => s.last.value)))}::float8[], ${args.add(series.map((s) => s.count))}::int4[]) AS u(k, s, v, c)
+       WHERE ${guard}
+       ON CONFLICT (run_id, key) DO UPDATE SET
+         count = ms.count + EXCLUDED.count,
+         updated_at = now(),
+         last_step = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_step ELSE ms.last_step END,
+         last_value = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_value ELSE ms.last_value END`;
+}
+
+/** scalar_rollups upsert of `rows` (sorted by key, step). */
+function upsertRollupsSql(args: Args, rows: PointRow[], guard: string): string {
+  const blocks: Block[] = [];
+  for (const r of rows) {
     const block = Math.floor(r.step / ROLLUP_BLOCK);
     const b = blocks[blocks.length - 1];
     if (b && b.key === r.key && b.block === block) {
@@ -77,20 +150,14 @@ async function upsertSummaries(q: Q, runId: string, rows: PointRow[]): Promise<v
       if (greaterMax(r, b.max)) b.max = r;
     } else blocks.push({ key: r.key, block, count: 1, min: r, max: r, last: r });
   }
-  const col = <T>(f: (b: Block) => T) => blocks.map(f);
-  await q.query(
-    `WITH up AS (
-       INSERT INTO metric_series AS ms (run_id, key, kind, is_system, last_step, last_value, count, updated_at)
-       SELECT $1, k, 'scalar', starts_with(k, '${SYSTEM_PREFIX}'), s, v::text, c, now()
-       FROM unnest($2::text[], $3::int4[], $4::float8[], $5::int4[]) AS u(k, s, v, c)
-       ON CONFLICT (run_id, key) DO UPDATE SET
-         count = ms.count + EXCLUDED.count,
-         updated_at = now(),
-         last_step = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_step ELSE ms.last_step END,
-         last_value = CASE WHEN ms.last_step IS NULL OR EXCLUDED.last_step >= ms.last_step THEN EXCLUDED.last_value ELSE ms.last_value END)
-     INSERT INTO scalar_rollups AS r (run_id, key, block, count, min_step, min_value, min_time, max_step, max_value, max_time, last_step, last_value, last_time)
-     SELECT $1, * FROM unnest($6::text[], $7::int4[], $8::int4[], $9::int4[], $10::float8[], $11::timestamptz[],
-                               $12::int4[], $13::float8[], $14::timestamptz[], $15::int4[], $16::float8[], $17::timestamptz[])
+  const col = <T>(f: (b: Block) => T) => args.add(blocks.map(f));
+  const values = (f: (b: Block) => number) => args.add(numberArray(blocks.map(f)));
+  return `INSERT INTO scalar_rollups AS r (run_id, key, block, count, min_step, min_value, min_time, max_step, max_value, max_time, last_step, last_value, last_time)
+     SELECT $1, * FROM unnest(${col((b) => b.key)}::text[], ${col((b) => b.block)}::int4[], ${col((b) => b.count)}::int4[],
+                              ${col((b) => b.min.step)}::int4[], ${values((b) => b.min.value)}::float8[], ${col((b) => b.min.time)}::timestamptz[],
+                              ${col((b) => b.max.step)}::int4[], ${values((b) => b.max.value)}::float8[], ${col((b) => b.max.time)}::timestamptz[],
+                              ${col((b) => b.last.step)}::int4[], ${values((b) => b.last.value)}::float8[], ${col((b) => b.last.time)}::timestamptz[])
+     WHERE ${guard}
      ON CONFLICT (run_id, key, block) DO UPDATE SET
        count = r.count + EXCLUDED.count,
        min_step = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (r.min_value, r.min_step) THEN EXCLUDED.min_step ELSE r.min_step END,
@@ -101,15 +168,7 @@ async function upsertSummaries(q: Q, runId: string, rows: PointRow[]): Promise<v
        max_time = CASE WHEN (EXCLUDED.max_value, -EXCLUDED.max_step) > (r.max_value, -r.max_step) THEN EXCLUDED.max_time ELSE r.max_time END,
        last_step = GREATEST(EXCLUDED.last_step, r.last_step),
        last_value = CASE WHEN EXCLUDED.last_step > r.last_step THEN EXCLUDED.last_value ELSE r.last_value END,
-       last_time = CASE WHEN EXCLUDED.last_step > r.last_step THEN EXCLUDED.last_time ELSE r.last_time END`,
-    [
-      runId, series.map((s) => s.key), series.map((s) => s.last.step), series.map((s) => s.last.value), series.map((s) => s.count),
-      col((b) => b.key), col((b) => b.block), col((b) => b.count),
-      col((b) => b.min.step), col((b) => b.min.value), col((b) => b.min.time),
-      col((b) => b.max.step), col((b) => b.max.value), col((b) => b.max.time),
-      col((b) => b.last.step), col((b) => b.last.value), col((b) => b.last.time),
-    ],
-  );
+       last_time = CASE WHEN EXCLUDED.last_step > r.last_step THEN EXCLUDED.last_time ELSE r.last_time END`;
 }
 
 export async function insertTexts(q: Q, runId: string, rows: TextRow[]): Promise<TextRow[]> {

@@ -31,9 +31,10 @@ export function createMetricsService(deps: Deps) {
       return { p, t, l };
     });
     const rooms = { runId, projectId: run.projectId };
-    if (inserted.p.length) deps.realtime.metrics(rooms, inserted.p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
-    if (inserted.t.length) deps.realtime.texts(rooms, inserted.t.map((r) => ({ ...r, time: iso(r.time) })));
-    if (inserted.l.length) deps.realtime.logs(rooms, inserted.l.map((r) => ({ ...r, time: iso(r.time) })));
+    const { p, t, l } = inserted;
+    if (p.length) deps.realtime.metrics(rooms, () => p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
+    if (t.length) deps.realtime.texts(rooms, () => t.map((r) => ({ ...r, time: iso(r.time) })));
+    if (l.length) deps.realtime.logs(rooms, () => l.map((r) => ({ ...r, time: iso(r.time) })));
     return { accepted: { metrics: inserted.p.length, texts: inserted.t.length, logs: inserted.l.length } };
   }
 
