@@ -3,10 +3,16 @@ import { z } from "zod";
 import { IsoDate, MetricValue, PageQuery } from "./common.js";
 
 export const MAX_LOG_ENTRIES = 10_000;
-export const MetricKey = z.string().min(1).max(255).regex(/^[^\s\u0000-\u001f][^\u0000-\u001f]*$/, "no control characters");
-export const Step = z.number().int().min(0).max(2_147_483_647);
+/** The limits below are exported for the server's fast path over metric entries, which must agree. */
+export const METRIC_KEY_MAX = 255;
+export const METRIC_KEY_PATTERN = /^[^\s\u0000-\u001f][^\u0000-\u001f]*$/;
+export const STEP_MAX = 2_147_483_647;
+/** The largest JavaScript date, in epoch milliseconds. */
+export const WALL_TIME_MAX_MS = 8.64e15;
+export const MetricKey = z.string().min(1).max(METRIC_KEY_MAX).regex(METRIC_KEY_PATTERN, "no control characters");
+export const Step = z.number().int().min(0).max(STEP_MAX);
 /** Epoch milliseconds (up to the largest JS date) or an ISO-8601 string. */
-export const WallTime = z.union([z.number().finite().nonnegative().max(8.64e15), z.iso.datetime({ offset: true })]);
+export const WallTime = z.union([z.number().finite().nonnegative().max(WALL_TIME_MAX_MS), z.iso.datetime({ offset: true })]);
 /** PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail the insert (500). */
 const NoNul = (max: number) => z.string().max(max).regex(/^[^\u0000]*$/, "no NUL characters");
 

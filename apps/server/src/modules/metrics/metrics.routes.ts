@@ -2,12 +2,13 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ApiError, LogBody, LogResponse, LogsQuery, LogsResponse, RunParams, SeriesQuery, SeriesResponse, TextsQuery, TextsResponse } from "@swanhouse/contracts";
 import { requireUser } from "../../plugins/auth.js";
+import { logValidatorCompiler } from "./log-body.js";
 
 const errors = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError };
 
 export const metricRoutes: FastifyPluginAsyncZod = async (app) => {
   const metrics = app.services.metrics;
-  app.post("/runs/:id/log", { schema: { tags: ["ingestion"], summary: "Log metrics, texts and console lines (≤ 10,000 entries, all or nothing, duplicates ignored)", params: RunParams, body: LogBody, response: { 200: LogResponse, ...errors } } }, async (req) => {
+  app.post("/runs/:id/log", { schema: { tags: ["ingestion"], summary: "Log metrics, texts and console lines (≤ 10,000 entries, all or nothing, duplicates ignored)", params: RunParams, body: LogBody, response: { 200: LogResponse, ...errors } }, validatorCompiler: logValidatorCompiler }, async (req) => {
     requireUser(req);
     return metrics.log(req.actor, req.params.id, req.body);
   });
