@@ -15,8 +15,8 @@ export type ProjectAccess = {
   role: MemberRole | null;
 };
 
-export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
-  const { prisma } = deps.db;
+export function createAccessService(deps: { db: Pick<Db, "prisma" | "pool"> }) {
+  const { prisma, pool } = deps.db;
 
   async function roleIn(actor: Actor, workspaceId: string): Promise<MemberRole | null> {
     if (actor.kind !== "user") return null;
@@ -77,8 +77,9 @@ export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
   /** The run and its project, if the actor may read (or write) it. One query: this guards every ingest call. */
   async function runFor(actor: Actor, runId: string, need: "read" | "write") {
     const userId = actor.kind === "user" ? actor.userId : null;
-    const rows = await prisma.$queryRaw<RunAccessRow[]>`
-      SELECT r.id, r.project_id AS "projectId", r.name, r.description, r.tags, r.status::text AS status, r.config,
+    // node-postgres directly: Prisma's $queryRaw adds ~0.3 ms, a tenth of a 1k-point ingest request.
+    const { rows } = await pool.query<RunAccessRow>(
+      `SELECT r.id, r.project_id AS "projectId", r.name, r.description, r.tags, r.status::text AS status, r.config,
              r.metadata, r.requirements, r.summary, r.created_by_id AS "createdById", r.created_at AS "createdAt",
              r.finished_at AS "finishedAt", r.last_heartbeat_at AS "lastHeartbeatAt",
              p.name AS p_name, p.visibility::text AS p_visibility, p.workspace_id AS p_workspace_id,
@@ -87,8 +88,10 @@ export function createAccessService(deps: { db: Pick<Db, "prisma"> }) {
       FROM runs r
       JOIN projects p ON p.id = r.project_id
       JOIN workspaces w ON w.id = p.workspace_id
-      LEFT JOIN memberships m ON m.workspace_id = p.workspace_id AND m.user_id = ${userId}::uuid
-      WHERE r.id = ${runId}`;
+      LEFT JOIN memberships m ON m.workspace_id = p.workspace_id AND m.user_id = $2::uuid
+      WHERE r.id = $1`,
+      [runId, userId],
+    );
     const row = rows[0];
     if (!row) throw notVisible(actor, `run '${runId}' not found`);
     const { p_name, p_visibility, p_workspace_id, p_description, p_created_at, p_updated_at, w_name, role, ...run } = row;
