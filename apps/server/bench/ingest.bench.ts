@@ -1,11 +1,14 @@
 // Ingestion and downsampling benchmark (a command, not a test): `npm run bench -w @swanhouse/server`.
-// 1. HTTP ingestion (POST /api/v1/runs/:id/log over a real socket) with 1k- and 10k-point batches, side by
-//    side with a raw `unnest` INSERT of the same rows into the same table; batches alternate between the
-//    two so machine noise hits both alike. The figure is the ratio of points/s (target ≥ 0.75).
+// 1. HTTP ingestion (POST /api/v1/runs/:id/log over a real socket, keep-alive, one request at a time)
+//    with 1k- and 10k-point batches, side by side with a raw `unnest` INSERT of the same rows into the
+//    same table, two ways: node-postgres encoding the parameters (Date objects), and the array literals
+//    the server itself sends (lib/pg-array.ts). Batches rotate between the paths so machine noise hits
+//    all alike. The figure is HTTP points/s over the faster raw path's (target ≥ 0.75).
 // 2. A 1M-point series read back downsampled to 2,000 points over HTTP (target ≤ 100 ms), from the
 //    rollups, and the same answer computed from every point (the way it was done before the rollups).
 // PostgreSQL: TEST_DATABASE_URL/DATABASE_URL (an admin URL; a scratch database is created and dropped)
 // or embedded. Env: BENCH_POINTS (per batch size, default 200000), BENCH_SERIES_POINTS (default 1000000).
+import http from "node:http";
 import os from "node:os";
 import { readFileSync } from "node:fs";
 import { createDb } from "@swanhouse/db";
@@ -13,6 +16,7 @@ import { createTestDatabase, startTestPostgres } from "@swanhouse/testkit";
 import { buildApp } from "../src/app.js";
 import { insertPoints, withTransaction } from "../src/modules/metrics/metrics.repo.js";
 import { readPoints } from "../src/modules/metrics/downsample.js";
+import { numberArray, textArray, timeArray } from "../src/lib/pg-array.js";
 import { parseEnv } from "../src/env.js";
 
 const TOTAL = Number(process.env.BENCH_POINTS ?? 200_000);
@@ -52,43 +56,102 @@ async function main() {
     console.log("");
     console.log("| batch | path | points/s | p50 latency | p99 latency | requests |");
     console.log("|---|---|---|---|---|---|");
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { port } = new URL(base);
+    // node:http rather than fetch: a load generator should cost the measurement as little as it can.
+    const postLog = (runId: string, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, agent, method: "POST", path: `/api/v1/runs/${runId}/log`, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...auth } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString()) : reject(new Error(`${res.statusCode} ${Buffer.concat(chunks)}`))));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const SQL = `INSERT INTO scalar_points (run_id, key, step, value, time)
+       SELECT $1, k, s, v, t FROM unnest($2::text[], $3::int4[], $4::float8[], $5::timestamptz[]) AS u(k, s, v, t)
+       ON CONFLICT DO NOTHING`;
+    // Points of one log call share a time; a batch holds many calls (here 10 steps per millisecond).
+    const batchOf = (size: number, start: number) => {
+      const now = Date.now();
+      return Array.from({ length: size }, (_, j) => ({ key: "train/loss", step: start + j, value: Math.sin((start + j) / 1000), time: now + Math.floor(j / 10) }));
+    };
+    const literalArgs = (runId: string, metrics: ReturnType<typeof batchOf>) =>
+      [runId, textArray(metrics.map((m) => m.key)), numberArray(metrics.map((m) => m.step)), numberArray(metrics.map((m) => m.value)), timeArray(metrics.map((m) => new Date(m.time)))];
     const ratios: string[] = [];
     for (const batch of [1_000, 10_000]) {
-      const httpRun = await newRun(`http-${batch}`);
-      const rawRun = await newRun(`raw-${batch}`);
+      const runs = { http: await newRun(`http-${batch}`), pg: await newRun(`raw-${batch}`), literal: await newRun(`literal-${batch}`) };
       const n = Math.max(5, Math.round(TOTAL / batch));
-      const httpLat: number[] = [];
-      const rawLat: number[] = [];
+      const lat = { http: [] as number[], pg: [] as number[], literal: [] as number[] };
       // One warm-up batch each (JIT, plan cache), not counted.
       for (let i = -1; i < n; i++) {
-        const start = (i + 1) * batch;
-        const now = Date.now();
-        const metrics = Array.from({ length: batch }, (_, j) => ({ key: "train/loss", step: start + j, value: Math.sin((start + j) / 1000), time: now }));
+        const metrics = batchOf(batch, (i + 1) * batch);
         const body = JSON.stringify({ metrics });
-        let t = performance.now();
-        const res = await fetch(`${base}/api/v1/runs/${httpRun}/log`, { method: "POST", headers: { "content-type": "application/json", ...auth }, body });
-        const out = (await res.json()) as { accepted: { metrics: number } };
-        if (out.accepted.metrics !== batch) throw new Error(`accepted ${JSON.stringify(out)}`);
-        if (i >= 0) httpLat.push(performance.now() - t);
-        // The baseline gets its rows already parsed: it pays neither HTTP, JSON nor validation.
-        t = performance.now();
-        await raw.pool.query(
-          `INSERT INTO scalar_points (run_id, key, step, value, time)
-           SELECT $1, k, s, v, t FROM unnest($2::text[], $3::int4[], $4::float8[], $5::timestamptz[]) AS u(k, s, v, t)
-           ON CONFLICT DO NOTHING`,
-          [rawRun, metrics.map((m) => m.key), metrics.map((m) => m.step), metrics.map((m) => m.value), metrics.map((m) => new Date(m.time))],
-        );
-        if (i >= 0) rawLat.push(performance.now() - t);
+        const paths: Array<[keyof typeof lat, () => Promise<void>]> = [
+          ["http", async () => {
+            const out = JSON.parse(await postLog(runs.http, body)) as { accepted: { metrics: number } };
+            if (out.accepted.metrics !== batch) throw new Error(`accepted ${JSON.stringify(out)}`);
+          }],
+          // The baselines get their rows already parsed: they pay neither HTTP, JSON nor validation.
+          ["pg", async () => {
+            await raw.pool.query(SQL, [runs.pg, metrics.map((m) => m.key), metrics.map((m) => m.step), metrics.map((m) => m.value), metrics.map((m) => new Date(m.time))]);
+          }],
+          ["literal", async () => {
+            await raw.pool.query(SQL, literalArgs(runs.literal, metrics));
+          }],
+        ];
+        for (let p = 0; p < paths.length; p++) {
+          const [name, run] = paths[(p + i + 3) % paths.length]!;
+          const t = performance.now();
+          await run();
+          if (i >= 0) lat[name].push(performance.now() - t);
+        }
       }
-      const rate = (lat: number[]) => (batch * lat.length) / (lat.reduce((a, b) => a + b, 0) / 1000);
-      const h = rate(httpLat);
-      const r = rate(rawLat);
-      console.log(`| ${batch.toLocaleString("en")} | HTTP /log | ${Math.round(h).toLocaleString("en")} | ${ms(pct(httpLat, 50))} | ${ms(pct(httpLat, 99))} | ${n} |`);
-      console.log(`| ${batch.toLocaleString("en")} | raw unnest INSERT | ${Math.round(r).toLocaleString("en")} | ${ms(pct(rawLat, 50))} | ${ms(pct(rawLat, 99))} | ${n} |`);
-      ratios.push(`${batch.toLocaleString("en")}-point batches: HTTP / raw = ${(h / r).toFixed(2)}`);
+      const rate = (xs: number[]) => (batch * xs.length) / (xs.reduce((a, b) => a + b, 0) / 1000);
+      const row = (label: string, xs: number[]) =>
+        console.log(`| ${batch.toLocaleString("en")} | ${label} | ${Math.round(rate(xs)).toLocaleString("en")} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 99))} | ${n} |`);
+      row("HTTP /log", lat.http);
+      row("raw unnest INSERT, node-postgres parameters", lat.pg);
+      row("raw unnest INSERT, array literals", lat.literal);
+      const best = Math.max(rate(lat.pg), rate(lat.literal));
+      ratios.push(`${batch.toLocaleString("en")}-point batches: HTTP / faster raw = ${(rate(lat.http) / best).toFixed(2)} (HTTP / node-postgres raw = ${(rate(lat.http) / rate(lat.pg)).toFixed(2)})`);
     }
+    agent.destroy();
     console.log("");
     for (const r of ratios) console.log(`ratio, ${r} (target ≥ 0.75)`);
+
+    // Several runs logging at once (one client each, 1k-point batches): the server's work overlaps the
+    // database's. Same concurrency for the raw path (one connection per client).
+    const CLIENTS = 4;
+    const concurrent = async (label: string, send: (client: number, runId: string, metrics: ReturnType<typeof batchOf>) => Promise<void>) => {
+      const runIds = await Promise.all(Array.from({ length: CLIENTS }, (_, c) => newRun(`${label}-${c}`)));
+      const per = Math.max(5, Math.round(TOTAL / 1_000 / CLIENTS));
+      const t = performance.now();
+      await Promise.all(runIds.map(async (runId, c) => {
+        for (let i = 0; i < per; i++) await send(c, runId, batchOf(1_000, i * 1_000));
+      }));
+      return (CLIENTS * per * 1_000) / ((performance.now() - t) / 1000);
+    };
+    const agents = Array.from({ length: CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+    const rawMany = createDb(database.url, { max: CLIENTS });
+    const httpRate = await concurrent("http-c", async (c, runId, metrics) => {
+      const body = JSON.stringify({ metrics });
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port, agent: agents[c], method: "POST", path: `/api/v1/runs/${runId}/log`, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...auth } }, (res) => {
+          res.resume();
+          res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    });
+    const rawRate = await concurrent("raw-c", async (_c, runId, metrics) => {
+      await rawMany.pool.query(SQL, literalArgs(runId, metrics));
+    });
+    for (const a of agents) a.destroy();
+    await rawMany.close();
+    console.log(`\n${CLIENTS} clients at once, 1,000-point batches: HTTP ${Math.round(httpRate).toLocaleString("en")} points/s, raw unnest (array literals, ${CLIENTS} connections) ${Math.round(rawRate).toLocaleString("en")} points/s, ratio ${(httpRate / rawRate).toFixed(2)}`);
 
     // --- 1M-point series, downsampled to 2,000 points ---
     const seriesRun = await newRun("series");
