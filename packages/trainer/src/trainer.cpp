@@ -17,6 +17,11 @@
 #include "lora.h"
 #include "safetensors.h"
 
+void group_by_length(std::vector<int>* order, int first, int last, const Dataset& ds) {
+    std::stable_sort(order->begin() + first, order->begin() + last,
+                     [&](int a, int b) { return ds.samples[a].tokens.size() > ds.samples[b].tokens.size(); });
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -254,6 +259,7 @@ Status run_train(const TrainOptions& o) {
             cur_epoch = epoch;
         }
         int first = (int)(in_epoch * per_step), last = std::min(n, first + per_step);
+        group_by_length(&order, first, last, train);
         // label tokens of the whole step first: every micro-batch scales by 1/count of the step
         int64_t step_labels = 0, step_tokens = 0;
         for (int i = first; i < last; i++) {

@@ -4,7 +4,9 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 #include "backend.h"
+#include "dataset.h"
 #include "qwen3_config.h"
 
 struct TrainOptions {
@@ -35,5 +37,10 @@ struct InitRandomOptions {
 };
 
 Status run_train(const TrainOptions& o);
+
+// The samples order[first, last) of one optimizer step, longest first (ties keep their shuffled order).
+// A micro-batch is padded to its longest sample, and the step's gradient is the same sum whichever
+// micro-batch a sample lands in: grouping lengths cuts the padding and changes nothing else.
+void group_by_length(std::vector<int>* order, int first, int last, const Dataset& ds);
 Status run_generate(const GenerateCmdOptions& o);
 Status run_init_random(const InitRandomOptions& o);

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "lora.h"
 #include "safetensors.h"
+#include "trainer.h"
 
 static int g_fail = 0;
 #define EXPECT(cond, what)                                                                    \
@@ -127,6 +128,18 @@ int main(int argc, char** argv) {
         write(tmp + "/e.jsonl", "{\"input_ids\": [1, 2], \"labels\": [1]}\n");
         EXPECT(dataset_read(tmp + "/e.jsonl", &r).find("line 1") != std::string::npos, "JSONL length mismatch names the line");
         EXPECT(!dataset_read(tmp + "/missing.qld", &r).empty(), "missing data file is an error");
+    }
+
+    // --- one step's samples grouped by length (less padding, same gradient)
+    {
+        Dataset ds;
+        for (int len : {10, 100, 12, 98, 50, 100, 7}) { Sample s; s.tokens.assign(len, 1); ds.samples.push_back(s); }
+        std::vector<int> order = {6, 0, 1, 2, 3, 4, 5};
+        group_by_length(&order, 1, 5, ds);   // step = order[1..5) = samples 0, 1, 2, 3
+        EXPECT((order == std::vector<int>{6, 1, 3, 2, 0, 4, 5}), "group_by_length sorts only the step's range, longest first");
+        std::vector<int> ties = {5, 1, 0};
+        group_by_length(&ties, 0, 3, ds);
+        EXPECT((ties == std::vector<int>{5, 1, 0}), "group_by_length keeps the shuffled order of equal lengths");
     }
 
     // --- LoRA layout, init, PEFT files, checkpoint
