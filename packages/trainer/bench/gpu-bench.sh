@@ -80,6 +80,9 @@ def peak(f):
     try: return max(int(x) for x in open(f + ".mem") if x.strip().isdigit()) / 1024
     except Exception: return None
 card = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip().splitlines()[0]
+def memory_plan(ev):   # the CUDA backend's "memory" event (planned bytes by category), GiB
+    m = next((e for e in ev if e.get("event") == "memory"), None)
+    return m and {k[:-6]: round(v / 2**30, 3) for k, v in m.items() if k.endswith("_bytes")}
 def train_stats(f):
     ev = events(f); steps = [e for e in ev if e.get("event") == "step"]
     if len(steps) < 3: return None
@@ -90,7 +93,8 @@ def train_stats(f):
     s0 = steps[0]
     first_step_s = s0["_ts"] - t0 - 16 * 384 / s0["tokens_per_s"] if s0.get("_ts") and s0.get("tokens_per_s") else None
     return {"tokens_per_s": tps, "s_per_step": 16 * 384 / tps, "two_epoch_s": 500 * 16 * 384 / tps,
-            "startup_s": first_step_s, "peak_mem_gib": peak(f), "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
+            "startup_s": first_step_s, "peak_mem_gib": peak(f), "memory_plan_gib": memory_plan(ev),
+            "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
 b16, r44 = train_stats(f"{out}/ours_b16.jsonl"), train_stats(f"{out}/ours_4x4r.jsonl")
 gen = events(f"{out}/ours_gen.jsonl")
 gstart = next((e for e in gen if e.get("event") == "start"), None); geval = next((e for e in gen if e.get("event") == "eval"), None)
@@ -118,6 +122,10 @@ for label, s in (("ours, batch 16", b16), ("ours, 4x4 --recompute", r44)):
     if s: print(f"| {label} | {f(s['tokens_per_s'])} | {f(s['s_per_step'],3)} | {f(s['two_epoch_s'],1)} | {f(s['peak_mem_gib'],1)} |")
 for k, v in hf.items():
     if "tokens_per_s" in v: print(f"| HF {k} | {f(v['tokens_per_s'])} | {f(v.get('s_per_opt_step'),3)} | {f(500*16*384/v['tokens_per_s'],1)} | {f(v.get('peak_mem_GiB'),1)} |")
+for label, s in (("batch 16", b16), ("4x4 --recompute", r44)):
+    m = s and s.get("memory_plan_gib")
+    if m: print(f"memory, {label}: nvidia-smi peak {f(s['peak_mem_gib'],2)} GiB; planned {f(m.get('planned'),2)} GiB, device used after init "
+                f"{f(m.get('device_used'),2)} GiB; plan (GiB): " + ", ".join(f"{k} {v}" for k, v in m.items() if k not in ("planned", "device_used")))
 print(f"generate (380-token prompt, 8 new): ours {f(gen_ms,1)} ms/sample (batch 32), HF {f(hf_gen and hf_gen*1000,1)} ms/sample (batch 1); start-up {f(res['startup_s'],1)} s")
 if b16 and hf_classic: print(f"ratio to HF classic: {b16['tokens_per_s']/hf_classic:.2f}x")
 if b16 and hf_best: print(f"ratio to HF best (this call): {b16['tokens_per_s']/hf_best:.2f}x")

@@ -101,6 +101,16 @@ static std::vector<float> down(const Dev<bf16>& d) {
     return v;
 }
 
+// Number of elements whose bf16 bits differ (0 = bit-identical): rebuilt activations must equal the saved ones.
+static double bits_differ(const Dev<bf16>& a, const Dev<bf16>& b) {
+    std::vector<uint16_t> ha(a.n), hb(b.n);
+    CK(cudaMemcpy(ha.data(), a.p, a.n * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hb.data(), b.p, b.n * 2, cudaMemcpyDeviceToHost));
+    double n = 0;
+    for (size_t i = 0; i < ha.size(); i++) n += ha[i] != hb[i];
+    return n;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // GEMM: both layouts, odd shapes, unaligned K, separate C; own kernel and (when present) cuBLASLt.
 
@@ -320,10 +330,18 @@ static void test_qk_norm_rope() {
         Dev<float> rstd((size_t)N * nh);
         qk_norm_rope_forward(out.p, raw.p, rstd.p, dx->p, dw->p, dcs->p, dsn->p, N, T, nh, D, 1e-6f, 0);
         qk_norm_rope_backward(gx.p, ddy->p, raw.p, rstd.p, dw->p, dcs->p, dsn->p, N, T, nh, D, 0);
+        // The backward rebuilds the attention input from raw + rstd: it must be the forward's, bit for bit,
+        // also for a projection output that is not a bf16 value (the forward rounds it first).
+        std::unique_ptr<Dev<float>> dx32(up_f(randn(x.size())));
+        Dev<bf16> out32(x.size()), raw32(x.size()), again(x.size());
+        Dev<float> rstd32((size_t)N * nh);
+        qk_norm_rope_forward(out32.p, raw32.p, rstd32.p, dx32->p, dw->p, dcs->p, dsn->p, N, T, nh, D, 1e-6f, 0);
+        qk_norm_rope_rebuild(again.p, raw32.p, rstd32.p, dw->p, dcs->p, dsn->p, N, T, nh, D, 0);
         SYNC();
         std::vector<double> ref;
         qk_cpu(x, w, cs, sn, N, T, nh, D, ref);
         check("qk_norm_rope forward D=" + std::to_string(D), rel(down(out), ref), 6e-3);
+        check("qk_norm_rope rebuild == forward, bit for bit, D=" + std::to_string(D), bits_differ(again, out32), 0);
         // Backward: gradient of L = sum(dy * f(x)) by central differences in double on the CPU.
         std::vector<double> gref(x.size());
         std::vector<float> xp = x;
@@ -419,7 +437,7 @@ static void test_swiglu() {
     std::unique_ptr<Dev<float>> dg_in(up_f(g)), du_in(up_f(u)), ddh(up_f(dh));
     Dev<bf16> h(n), gs(n), us(n), dg(n), du(n);
     swiglu_forward(h.p, gs.p, us.p, dg_in->p, du_in->p, n, 0);
-    swiglu_backward(dg.p, du.p, ddh->p, gs.p, us.p, n, 0);
+    swiglu_backward(dg.p, du.p, nullptr, ddh->p, gs.p, us.p, n, 0);
     SYNC();
     std::vector<double> hr(n), dgr(n), dur(n);
     for (size_t i = 0; i < n; i++) {
@@ -431,6 +449,14 @@ static void test_swiglu() {
     check("swiglu forward", rel(down(h), hr), 6e-3);
     check("swiglu backward dg", rel(down(dg), dgr), 6e-3);
     check("swiglu backward du", rel(down(du), dur), 6e-3);
+    // The backward rebuilds h from the saved bf16 g, u: the forward's h bit for bit, also for GEMM outputs
+    // that are not bf16 values (the forward rounds them before silu).
+    std::unique_ptr<Dev<float>> g32(up_f(randn(n, 2.f))), u32(up_f(randn(n)));
+    Dev<bf16> h32(n), gs32(n), us32(n), h_again(n);
+    swiglu_forward(h32.p, gs32.p, us32.p, g32->p, u32->p, n, 0);
+    swiglu_backward(dg.p, du.p, h_again.p, ddh->p, gs32.p, us32.p, n, 0);
+    SYNC();
+    check("swiglu backward rebuilds h == forward h, bit for bit", bits_differ(h_again, h32), 0);
 }
 
 static void test_embedding() {

@@ -1,8 +1,11 @@
 // The bf16 CUDA backend (backend.h): base weights bf16 on device, residual stream and every reduction
 // in fp32, LoRA parameters / gradients / AdamW state in ONE flat fp32 buffer (canonical order of lora.h).
 // Memory: weights in one allocation, every activation and scratch buffer carved from ONE workspace sized
-// from max_B * max_T at init. With recompute on, only the residual stream of each
-// layer is kept and a layer's forward is re-run (same dropout hash) right before its backward.
+// from max_B * max_T at init; scratch of phases that never overlap (forward GEMM outputs, lm_head chunk,
+// backward) shares bytes, and init prints the plan as a "memory" event (dev/NOTES.md, experiment 2).
+// Each layer keeps what its backward cannot cheaply rebuild; q, k (attention inputs) and h = silu(g) * u
+// are rebuilt bit-identically from saved q_raw / k_raw and g, u. With recompute on, only the residual
+// stream of each layer is kept and a layer's forward is re-run (same dropout hash) right before its backward.
 // (set_recompute(true) before init, or TRAINER_RECOMPUTE=1 in the environment.)
 // Host synchronisation happens only where the Backend API returns a value (loss, norm, copies out).
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "log.h"
 #include "lora.h"
 #include "safetensors.h"
 
@@ -40,15 +44,17 @@ struct LayerWeights {            // bf16, Hugging Face shapes (out, in)
 };
 
 // What one layer's backward needs (N = B*T tokens). One set per layer, or one shared set with recompute.
+// q, k and h point at ONE buffer each, shared by all layers: the forward writes them for its next op only
+// and layer_backward rebuilds them from q_raw/k_raw + rstd and g, u (bit-identical, see rope.cuh, swiglu.cuh).
 struct LayerActs {
     bf16* ln1; float* rstd1;              // (N, C), (N)
-    bf16 *q_raw, *k_raw;                  // (N, H, D), (N, KVH, D): pre-norm q/k for the norm backward
+    bf16 *q_raw, *k_raw;                  // (N, H, D), (N, KVH, D): q/k projections (bf16), input of norm + RoPE
     float *q_rstd, *k_rstd;               // (N, H), (N, KVH)
-    bf16 *q, *k, *v;                      // attention inputs (normed + rotated q/k)
+    bf16 *q, *k, *v;                      // attention inputs (normed + rotated q/k); q, k shared, v per layer
     bf16* att; float* lse;                // (N, H*D), (B, H, T)
     float* x_mid;                         // (N, C) residual after attention
     bf16* ln2; float* rstd2;              // (N, C), (N)
-    bf16 *g, *u, *h;                      // (N, I) each
+    bf16 *g, *u, *h;                      // (N, I) each; h shared
     float* lu[LORA_NUM_TARGETS];          // LoRA x·Aᵀ (N, r) per target (null if not adapted)
 };
 
@@ -56,12 +62,34 @@ struct LayerActs {
 struct Carver {
     char* base = nullptr;
     size_t off = 0;
+    size_t align() { return off = (off + 255) & ~(size_t)255; }
     template <typename T> T* take(size_t n) {
-        off = (off + 255) & ~(size_t)255;
+        align();
         T* p = base ? reinterpret_cast<T*>(base + off) : nullptr;
         off += n * sizeof(T);
         return p;
     }
+};
+
+// Buffers of phases that are never live at the same time share bytes: each phase starts at the overlay's
+// start, and the overlay ends after its largest phase. Overlays nest.
+struct Overlay {
+    Carver& cv;
+    size_t start, end;
+    explicit Overlay(Carver& c) : cv(c), start(c.align()), end(start) {}
+    size_t next() {   // closes the current phase, returns its bytes
+        size_t n = cv.align() - start;
+        end = std::max(end, cv.off);
+        cv.off = start;
+        return n;
+    }
+    size_t close() { next(); cv.off = end; return end - start; }
+};
+
+// Device bytes by category (carve_workspace), printed as the "memory" event; see dev/NOTES.md.
+struct MemoryPlan {
+    size_t lora = 0, residual = 0, acts = 0, acts_per_layer = 0, shared = 0;
+    size_t scratch = 0, scratch_forward = 0, scratch_head = 0, scratch_backward = 0, grad_stream = 0, small = 0;
 };
 
 class CudaBackend : public Backend {
@@ -113,7 +141,15 @@ private:
     Status layer_backward(int l, const LayerActs& A, const float* x_in, uint64_t seed);
     Status lora_forward(int l, int t, const bf16* x, float* y, float* u, bool train, uint64_t seed);
     template <typename TY>
-    Status lora_backward(int l, int t, const TY* dy, const bf16* x, const float* u, float* dx, uint64_t seed);
+    Status lora_backward_dx(int l, int t, const TY* dy, const float* u, float* dx, uint64_t seed);
+    Status lora_backward_da(int l, int t, const bf16* x, uint64_t seed);
+    template <typename TY>
+    Status lora_backward(int l, int t, const TY* dy, const bf16* x, const float* u, float* dx, uint64_t seed) {
+        Status s = lora_backward_dx<TY>(l, t, dy, u, dx, seed);
+        return s.empty() ? lora_backward_da(l, t, x, seed) : s;
+    }
+    size_t weight_bytes() const;
+    void print_memory_plan(const MemoryPlan& mp, size_t workspace);
     Status head_rows_to_host(const bf16* rows, int M, float* out);
     Status mm(MatmulOp op, float* D, const float* C, float beta, const bf16* A, const bf16* B, int M, int N, int K) {
         Status s = mm_.run(op, D, C, beta, A, B, M, N, K, 1.f, stream_);
@@ -161,7 +197,6 @@ private:
     std::vector<float*> xs_;                                                 // L+1 residual streams (N, C)
     std::vector<LayerActs> acts_;                                            // L sets, or 1 with recompute
     float *fq_, *fk_, *fv_, *fg_, *fu_;                                      // fp32 GEMM outputs
-    float* x_tmp_;                                                           // recompute's throw-away layer output
     bf16* lnf_; float* rstdf_;                                               // final norm (N, C), (N)
     bf16* head_in_; float* head_logits_; bf16* dlogits_; float* dhead_;      // (Mc, C), (Mc, V), (Mc, V), (Mc, C)
     float* splitk_;                                                          // LoRA split-K partials
@@ -339,6 +374,10 @@ Status CudaBackend::upload_weights(const WeightSet& w) {
     return "";
 }
 
+// Layout and lifetimes (N = max_B * max_T). Persistent: LoRA state, the L+1 residual streams, each layer's
+// saved activations, the shared q/k/h, the residual-stream gradient. Overlaid (never live together):
+// forward GEMM outputs (dead once a layer's forward returns), the lm_head chunk (between forward and
+// backward, and inference), backward scratch (MLP part, then attention part, of one layer).
 Status CudaBackend::carve_workspace() {
     const size_t N = max_N_, C = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim, V = c_.vocab_size;
     const size_t H = c_.num_attention_heads, KV = c_.num_key_value_heads, L = c_.num_hidden_layers, r = lc_.r;
@@ -346,50 +385,116 @@ Status CudaBackend::carve_workspace() {
     // lm_head rows per chunk: logits (fp32) + dlogits (bf16) of about 384 MiB at most.
     head_rows_ = (int)std::max<size_t>(1, std::min<size_t>(N, ((size_t)64 << 20) / V));
     const size_t Mc = head_rows_;
+    MemoryPlan mp;
     for (int pass = 0; pass < 2; pass++) {
         Carver cv;
         cv.base = static_cast<char*>(work_);
+        size_t mark = 0;
+        auto section = [&]() { size_t n = cv.align() - mark; mark = cv.off; return n; };
         lp_ = cv.take<float>(P); lg_ = cv.take<float>(P); lm_ = cv.take<float>(P); lv_ = cv.take<float>(P);
-        cos_ = cv.take<float>((size_t)max_T_ * D / 2); sin_ = cv.take<float>((size_t)max_T_ * D / 2);
-        d_tokens_ = cv.take<int32_t>(N); d_len_ = cv.take<int32_t>(max_B_);
-        d_rows_ = cv.take<int32_t>(N); d_row_tgt_ = cv.take<int32_t>(N);
+        mp.lora = section();
         xs_.assign(L + 1, nullptr);
         for (auto& x : xs_) x = cv.take<float>(N * C);
+        mp.residual = section();
         acts_.assign(recompute_ ? 1 : L, LayerActs{});
         for (auto& A : acts_) {
             A.ln1 = cv.take<bf16>(N * C); A.rstd1 = cv.take<float>(N);
             A.q_raw = cv.take<bf16>(N * H * D); A.k_raw = cv.take<bf16>(N * KV * D);
             A.q_rstd = cv.take<float>(N * H); A.k_rstd = cv.take<float>(N * KV);
-            A.q = cv.take<bf16>(N * H * D); A.k = cv.take<bf16>(N * KV * D); A.v = cv.take<bf16>(N * KV * D);
+            A.v = cv.take<bf16>(N * KV * D);
             A.att = cv.take<bf16>(N * H * D); A.lse = cv.take<float>(N * H);
             A.x_mid = cv.take<float>(N * C);
             A.ln2 = cv.take<bf16>(N * C); A.rstd2 = cv.take<float>(N);
-            A.g = cv.take<bf16>(N * I); A.u = cv.take<bf16>(N * I); A.h = cv.take<bf16>(N * I);
+            A.g = cv.take<bf16>(N * I); A.u = cv.take<bf16>(N * I);
             for (int t = 0; t < LORA_NUM_TARGETS; t++) A.lu[t] = lc_.has((LoraTarget)t) ? cv.take<float>(N * r) : nullptr;
         }
+        mp.acts = section();
+        mp.acts_per_layer = mp.acts / acts_.size();
+        bf16* q = cv.take<bf16>(N * H * D);
+        bf16* k = cv.take<bf16>(N * KV * D);
+        bf16* h = cv.take<bf16>(N * I);
+        for (auto& A : acts_) { A.q = q; A.k = k; A.h = h; }
+        mp.shared = section();
+        Overlay ov(cv);
         fq_ = cv.take<float>(N * H * D); fk_ = cv.take<float>(N * KV * D); fv_ = cv.take<float>(N * KV * D);
         fg_ = cv.take<float>(N * I); fu_ = cv.take<float>(N * I);
-        x_tmp_ = cv.take<float>(N * C);
-        lnf_ = cv.take<bf16>(N * C); rstdf_ = cv.take<float>(N);
+        mp.scratch_forward = ov.next();
         head_in_ = cv.take<bf16>(Mc * C); head_logits_ = cv.take<float>(Mc * V); dlogits_ = cv.take<bf16>(Mc * V);
-        dhead_ = cv.take<float>(Mc * C);
-        losses_ = cv.take<float>(N); loss_acc_ = cv.take<double>(1);
+        dhead_ = cv.take<float>(Mc * C); losses_ = cv.take<float>(N);
+        mp.scratch_head = ov.next();
+        dres_bf_ = cv.take<bf16>(N * C);
+        Overlay bw(cv);
+        dh_ = cv.take<float>(N * I); dg_ = cv.take<bf16>(N * I); du_ = cv.take<bf16>(N * I);
+        bw.next();
+        datt_ = cv.take<float>(N * H * D); dq_ = cv.take<float>(N * H * D); dk_ = cv.take<float>(N * KV * D);
+        delta_ = cv.take<float>(N * H);
+        dq_bf_ = cv.take<bf16>(N * H * D); dk_bf_ = cv.take<bf16>(N * KV * D); dv_bf_ = cv.take<bf16>(N * KV * D);
+        bw.close();
+        mp.scratch_backward = ov.next();
+        ov.close();
+        mp.scratch = section();
+        dres_ = cv.take<float>(N * C); dln_ = cv.take<float>(N * C);
+        mp.grad_stream = section();
+        lnf_ = cv.take<bf16>(N * C); rstdf_ = cv.take<float>(N);
+        cos_ = cv.take<float>((size_t)max_T_ * D / 2); sin_ = cv.take<float>((size_t)max_T_ * D / 2);
+        d_tokens_ = cv.take<int32_t>(N); d_len_ = cv.take<int32_t>(max_B_);
+        d_rows_ = cv.take<int32_t>(N); d_row_tgt_ = cv.take<int32_t>(N);
+        loss_acc_ = cv.take<double>(1); du_lora_ = cv.take<float>(N * r);
         splitk_ = cv.take<float>((size_t)LORA_MAX_SPLITS * std::max({C, I, H * D}) * r);
         norm_partial_ = cv.take<double>(GRAD_NORM_BLOCKS); norm_out_ = cv.take<double>(1);
-        dres_ = cv.take<float>(N * C); dln_ = cv.take<float>(N * C); dh_ = cv.take<float>(N * I);
-        datt_ = cv.take<float>(N * H * D); dq_ = cv.take<float>(N * H * D); dk_ = cv.take<float>(N * KV * D);
-        delta_ = cv.take<float>(N * H); du_lora_ = cv.take<float>(N * r);
-        dres_bf_ = cv.take<bf16>(N * C); dg_ = cv.take<bf16>(N * I); du_ = cv.take<bf16>(N * I);
-        dq_bf_ = cv.take<bf16>(N * H * D); dk_bf_ = cv.take<bf16>(N * KV * D); dv_bf_ = cv.take<bf16>(N * KV * D);
+        mp.small = section();
         if (pass == 0) {
             cudaError_t e = cudaMalloc(&work_, cv.off);
             if (e != cudaSuccess)
                 return "out of GPU memory: the workspace for micro-batch " + std::to_string(max_B_) + " x " + std::to_string(max_T_) +
                        " needs " + std::to_string(cv.off >> 20) + " MiB (" + cudaGetErrorString(e) + "); try --recompute or a smaller batch";
             std::fprintf(stderr, "cuda backend: weights + workspace allocated, workspace %zu MiB\n", cv.off >> 20);
+        } else {
+            print_memory_plan(mp, cv.off);
         }
     }
     return "";
+}
+
+// Base weights as upload_weights allocates them: every tensor bf16, 256-byte aligned.
+size_t CudaBackend::weight_bytes() const {
+    const size_t C = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim, V = c_.vocab_size;
+    const size_t HD = (size_t)c_.num_attention_heads * D, KD = (size_t)c_.num_key_value_heads * D;
+    auto a = [](size_t n) { return (n * sizeof(bf16) + 255) & ~(size_t)255; };
+    size_t layer = a(HD * C) + 2 * a(KD * C) + a(C * HD) + 2 * a(D) + 2 * a(I * C) + a(C * I) + 2 * a(C);
+    return a(V * C) * (c_.tie_word_embeddings ? 1 : 2) + a(C) + layer * c_.num_hidden_layers;
+}
+
+// One "memory" event: planned device bytes by category, and what the device reports in use now (context,
+// cuBLASLt workspace and all of our allocations: what nvidia-smi shows at the peak, as nothing else is
+// allocated later). Compare with nvidia-smi's peak on a GPU (bench/gpu-bench.sh prints both).
+void CudaBackend::print_memory_plan(const MemoryPlan& mp, size_t workspace) {
+    auto n = [](size_t v) { return Json((int64_t)v); };
+    const size_t gemm_ws = mm_.workspace ? mm_.workspace_bytes : 0;
+    Json j = Json::object();
+    j.set("backend", "cuda");
+    j.set("micro_batch", max_B_);
+    j.set("max_len", max_T_);
+    j.set("recompute", recompute_);
+    j.set("layers_saved", (int)acts_.size());
+    j.set("weights_bytes", n(weight_bytes()));
+    j.set("lora_state_bytes", n(mp.lora));
+    j.set("residual_bytes", n(mp.residual));
+    j.set("saved_acts_bytes", n(mp.acts));
+    j.set("saved_acts_per_layer_bytes", n(mp.acts_per_layer));
+    j.set("shared_qkh_bytes", n(mp.shared));
+    j.set("scratch_bytes", n(mp.scratch));
+    j.set("scratch_forward_bytes", n(mp.scratch_forward));
+    j.set("scratch_head_bytes", n(mp.scratch_head));
+    j.set("scratch_backward_bytes", n(mp.scratch_backward));
+    j.set("grad_stream_bytes", n(mp.grad_stream));
+    j.set("small_bytes", n(mp.small));
+    j.set("workspace_bytes", n(workspace));
+    j.set("gemm_workspace_bytes", n(gemm_ws));
+    j.set("planned_bytes", n(weight_bytes() + workspace + gemm_ws));
+    size_t free_b = 0, total_b = 0;
+    if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess && total_b > 0) j.set("device_used_bytes", n(total_b - free_b));
+    log_event("memory", j);
 }
 
 // Checks and uploads tokens / lengths (and the label rows when need_targets).
@@ -443,22 +548,33 @@ Status CudaBackend::lora_forward(int l, int t, const bf16* x, float* y, float* u
     return "";
 }
 
-// dy (N, out) -> grads of A and B (accumulated into lg_) and dx (N, in) += drop'(s * dy B A).
+// dy (N, out) -> grad of B (accumulated into lg_), du_lora_ = s dy B (N, r) and dx (N, in) += drop'(du A).
+// lora_backward_da then adds the grad of A from du_lora_ and x: split so that the down projection can
+// rebuild its input h between the two (layer_backward).
 template <typename TY>
-Status CudaBackend::lora_backward(int l, int t, const TY* dy, const bf16* x, const float* u, float* dx, uint64_t seed) {
+Status CudaBackend::lora_backward_dx(int l, int t, const TY* dy, const float* u, float* dx, uint64_t seed) {
     const LoraSlot* sl = layout_.find(l, t);
     if (!sl) return "";
     const int N = N_, r = layout_.r, in = sl->in, out = sl->out;
     const float s = lc_.scaling();
     const float* A = lp_ + sl->a_off;
     const float* Bm = lp_ + sl->b_off;
-    float* gA = lg_ + sl->a_off;
     float* gB = lg_ + sl->b_off;
     DropoutSpec d = dropout_for(l, t, in, true, seed), none;
     lora_matmul<TY, float>(gB, r, dy, 1, out, u, r, 1, out, r, N, s, 1.f, none, LORA_DROP_NONE, stream_, splitk_);  // dB += s dyᵀ u
     lora_matmul<TY, float>(du_lora_, r, dy, out, 1, Bm, r, 1, N, r, out, s, 0.f, none, LORA_DROP_NONE, stream_);  // du = s dy B
-    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, stream_, splitk_);  // dA += duᵀ drop(x)
     lora_matmul<float, float>(dx, in, du_lora_, r, 1, A, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, stream_);    // dx += drop'(du A)
+    CUDA_LAUNCH_CHECK();
+    return "";
+}
+
+Status CudaBackend::lora_backward_da(int l, int t, const bf16* x, uint64_t seed) {
+    const LoraSlot* sl = layout_.find(l, t);
+    if (!sl) return "";
+    const int N = N_, r = layout_.r, in = sl->in;
+    float* gA = lg_ + sl->a_off;
+    DropoutSpec d = dropout_for(l, t, in, true, seed);
+    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, stream_, splitk_);  // dA += duᵀ drop(x)
     CUDA_LAUNCH_CHECK();
     return "";
 }
@@ -522,22 +638,31 @@ Status CudaBackend::forward(const Batch& b, bool use_lora, bool train, uint64_t 
 
 // ---------------------------------------------------------------------------------------------------
 // Backward: dres_ (N, C) holds dL/d(layer output) on entry and dL/d(layer input) on exit.
+// Layers run last to first right after a full forward (forward_backward), so the shared q, k, h hold this
+// layer's values only for the last layer or after a re-forward (recompute); otherwise they are rebuilt.
 
 Status CudaBackend::layer_backward(int l, const LayerActs& A, const float* x_in, uint64_t seed) {
     const LayerWeights& W = lw_[l];
     const int N = N_, C = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
     const int H = c_.num_attention_heads, KV = c_.num_key_value_heads;
-    // MLP
+    const bool rebuild = !recompute_ && l != c_.num_hidden_layers - 1;
+    // MLP: h (input of down_proj, needed for its LoRA dA only) comes back from the swiglu backward pass,
+    // which reads g and u anyway; so the down LoRA backward is split around it.
     convert_f32_to_bf16(dres_bf_, dres_, (size_t)N * C, stream_);
     TRY(mm(MATMUL_NN, dh_, nullptr, 0.f, dres_bf_, W.wd, N, I, C));
-    TRY(lora_backward<float>(l, LORA_DOWN, dres_, A.h, A.lu[LORA_DOWN], dh_, seed));
-    swiglu_backward(dg_, du_, dh_, A.g, A.u, (size_t)N * I, stream_);
+    TRY(lora_backward_dx<float>(l, LORA_DOWN, dres_, A.lu[LORA_DOWN], dh_, seed));
+    swiglu_backward(dg_, du_, rebuild ? A.h : nullptr, dh_, A.g, A.u, (size_t)N * I, stream_);
+    TRY(lora_backward_da(l, LORA_DOWN, A.h, seed));
     TRY(mm(MATMUL_NN, dln_, nullptr, 0.f, dg_, W.wg, N, C, I));
     TRY(mm(MATMUL_NN, dln_, dln_, 1.f, du_, W.wu, N, C, I));
     TRY(lora_backward<bf16>(l, LORA_GATE, dg_, A.ln2, A.lu[LORA_GATE], dln_, seed));
     TRY(lora_backward<bf16>(l, LORA_UP, du_, A.ln2, A.lu[LORA_UP], dln_, seed));
     rmsnorm_backward(dres_, dln_, A.x_mid, A.rstd2, W.ln2, N, C, stream_);
-    // attention
+    // attention: q, k (attention inputs) rebuilt from the saved projections, one elementwise pass
+    if (rebuild) {
+        qk_norm_rope_rebuild(A.q, A.q_raw, A.q_rstd, W.qn, cos_, sin_, N, T_, H, D, stream_);
+        qk_norm_rope_rebuild(A.k, A.k_raw, A.k_rstd, W.kn, cos_, sin_, N, T_, KV, D, stream_);
+    }
     convert_f32_to_bf16(dres_bf_, dres_, (size_t)N * C, stream_);
     TRY(mm(MATMUL_NN, datt_, nullptr, 0.f, dres_bf_, W.wo, N, H * D, C));
     TRY(lora_backward<float>(l, LORA_O, dres_, A.att, A.lu[LORA_O], datt_, seed));
@@ -581,7 +706,8 @@ Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t 
     rmsnorm_backward(dres_, dln_, xs_[L], rstdf_, norm_w_, N_, C, stream_);
     CUDA_LAUNCH_CHECK();
     for (int l = L - 1; l >= 0; l--) {
-        if (recompute_) TRY(layer_forward(l, acts_[0], xs_[l], x_tmp_, true, true, seed));
+        // The re-forward's output lands in xs_[l + 1], which no later step reads (layer l + 1 is done).
+        if (recompute_) TRY(layer_forward(l, acts_[0], xs_[l], xs_[l + 1], true, true, seed));
         TRY(layer_backward(l, recompute_ ? acts_[0] : acts_[l], xs_[l], seed));
     }
     CUDA_TRY(cudaMemcpyAsync(loss_sum, loss_acc_, sizeof(double), cudaMemcpyDeviceToHost, stream_));
