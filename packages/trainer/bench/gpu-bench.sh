@@ -52,6 +52,9 @@ peak_run() {   # LOG CMD...
 echo "[bench] ours: batch 16, no recompute, $STEPS steps"
 peak_run $OUT/ours_b16.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o1 --device ${BENCH_DEVICE:-cuda} \
   --micro-batch 16 --accum 1 --epochs 1 --max-steps $STEPS --no-shuffle --max-len 384 || { echo "ours b16 failed"; tail -5 $OUT/ours_b16.jsonl.err; }
+echo "[bench] ours: batch 16, 6 steps with TRAINER_PROFILE=1 (GPU time per part of a step, not timed)"
+TRAINER_PROFILE=1 peak_run $OUT/ours_prof.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o3 --device ${BENCH_DEVICE:-cuda} \
+  --micro-batch 16 --accum 1 --epochs 1 --max-steps 6 --no-shuffle --max-len 384 || echo "ours profile failed"
 echo "[bench] ours: classic 4 x 4 with --recompute, $((STEPS / 2)) steps"
 peak_run $OUT/ours_4x4r.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o2 --device ${BENCH_DEVICE:-cuda} \
   --micro-batch 4 --accum 4 --epochs 1 --max-steps $((STEPS / 2)) --no-shuffle --max-len 384 --recompute || echo "ours 4x4 failed"
@@ -96,6 +99,7 @@ def train_stats(f):
             "startup_s": first_step_s, "peak_mem_gib": peak(f), "memory_plan_gib": memory_plan(ev),
             "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
 b16, r44 = train_stats(f"{out}/ours_b16.jsonl"), train_stats(f"{out}/ours_4x4r.jsonl")
+profile = next((e for e in events(f"{out}/ours_prof.jsonl") if e.get("event") == "profile"), None)
 gen = events(f"{out}/ours_gen.jsonl")
 gstart = next((e for e in gen if e.get("event") == "start"), None); geval = next((e for e in gen if e.get("event") == "eval"), None)
 # generation time: the start event is printed once the model is on the device; eval after the last sample
@@ -110,7 +114,8 @@ res = {"card": card, "date": datetime.date.today().isoformat(),
        "hf_classic_tokens_per_s": hf_classic, "hf_best_tokens_per_s": hf_best,
        "two_epoch_s": b16 and round(b16["two_epoch_s"], 1), "startup_s": b16 and b16["startup_s"],
        "peak_mem_gib": b16 and b16["peak_mem_gib"], "peak_mem_classic_recompute_gib": r44 and r44["peak_mem_gib"],
-       "generate_ms_per_sample": gen_ms and round(gen_ms, 2), "hf_generate_ms_per_sample": hf_gen and round(hf_gen * 1000, 1), "hf": hf, "ours_b16": b16, "ours_4x4_recompute": r44}
+       "generate_ms_per_sample": gen_ms and round(gen_ms, 2), "hf_generate_ms_per_sample": hf_gen and round(hf_gen * 1000, 1), "hf": hf, "ours_b16": b16, "ours_4x4_recompute": r44,
+       "profile_b16": profile and profile.get("parts")}
 os.makedirs(f"{root}/../../bench/results", exist_ok=True)
 name = f"trainer-{card.replace(' ', '-').lower()}-{res['date']}.json"
 for d in (out, f"{root}/../../bench/results"):
@@ -127,6 +132,12 @@ for label, s in (("batch 16", b16), ("4x4 --recompute", r44)):
     if m: print(f"memory, {label}: nvidia-smi peak {f(s['peak_mem_gib'],2)} GiB; planned {f(m.get('planned'),2)} GiB, device used after init "
                 f"{f(m.get('device_used'),2)} GiB; plan (GiB): " + ", ".join(f"{k} {v}" for k, v in m.items() if k not in ("planned", "device_used")))
 print(f"generate (380-token prompt, 8 new): ours {f(gen_ms,1)} ms/sample (batch 32), HF {f(hf_gen and hf_gen*1000,1)} ms/sample (batch 1); start-up {f(res['startup_s'],1)} s")
+if profile and profile.get("parts"):
+    parts = sorted(profile["parts"].items(), key=lambda kv: -kv[1]["ms_per_step"])
+    total = sum(v["ms_per_step"] for _, v in parts)
+    print(f"GPU time per part of a batch-16 step (TRAINER_PROFILE=1, {profile.get('steps')} steps after a warm-up; total {total:.1f} ms):")
+    print("| part | ms/step | share | spans/step |\n|---|---|---|---|")
+    for k, v in parts: print(f"| {k} | {v['ms_per_step']:.2f} | {100 * v['ms_per_step'] / total:.1f}% | {v['calls_per_step']:.0f} |")
 if b16 and hf_classic: print(f"ratio to HF classic: {b16['tokens_per_s']/hf_classic:.2f}x")
 if b16 and hf_best: print(f"ratio to HF best (this call): {b16['tokens_per_s']/hf_best:.2f}x")
 print(f"wrote {name}")

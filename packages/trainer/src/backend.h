@@ -64,6 +64,9 @@ public:
     // Added: keep only layer inputs and recompute each layer in backward (saves memory on big models).
     // Optional; a backend that ignores it keeps every activation.
     virtual Status set_recompute(bool on) { (void)on; return ""; }
+    // TRAINER_PROFILE=1: GPU milliseconds per part of an optimizer step as JSON ("" when not profiled),
+    // and profiling stops (evaluation is not part of a step).
+    virtual std::string take_profile() { return ""; }
 
     // Added for the golden tests (hidden states of Hugging Face's output_hidden_states), optional:
     // index 0 = embedding output, i in 1..L-1 = output of layer i-1, L = output of the last layer AFTER

@@ -312,6 +312,11 @@ Status run_train(const TrainOptions& o) {
         }
     }
 
+    std::string profile = be.take_profile();   // TRAINER_PROFILE=1 (CUDA): where a step's GPU time goes
+    if (!profile.empty()) {
+        Json pj;
+        if (json_parse(profile, &pj).empty()) log_event("profile", pj);
+    }
     std::string adir = o.out + "/adapter";
     if (!(e = be.get_lora(p.data())).empty()) return e;
     if (!(e = lora_save_peft(adir, L, lc, p.data(), o.model)).empty()) return e;

@@ -4,6 +4,7 @@
 // keeping activations; gradient accumulation additive; a batch without labels; bad input -> error status.
 // Owned by the CUDA engineer. Exit 0 = passed, 1 = failed, 77 = no CUDA device (ctest: skipped).
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -213,6 +214,32 @@ int main() {
         report("recompute == stored activations (loss + gradients)", std::fabs(lr - la) / std::fabs(la) + rel(r.data(), a.data(), a.size()), 1e-5);
         Status s = d1->set_recompute(true);
         report("set_recompute after init is refused", s.empty() ? 1 : 0, 0);
+    }
+
+    // --- TRAINER_PROFILE=1: the step profile names the parts of a step, after a first (warm-up) step
+    {
+        setenv("TRAINER_PROFILE", "1", 1);
+        auto pb = make_cuda_backend(&why);
+        REQUIRE(pb->init(cfg, lc, w, 4, 32));   // reads the variable
+        unsetenv("TRAINER_PROFILE");
+        REQUIRE(pb->set_lora(p.data()));
+        AdamWParams opt;
+        for (int step = 1; step <= 3; step++) {
+            double ls, norm;
+            int64_t n;
+            REQUIRE(pb->zero_grad());
+            REQUIRE(pb->forward_backward(batch, scale, 1, &ls, &n));
+            REQUIRE(pb->grad_norm(&norm));
+            REQUIRE(pb->adamw_step(opt, 1e-3f, 1.f, step));
+        }
+        std::string j = pb->take_profile();
+        std::printf("     profile: %s\n", j.c_str());
+        int missing = 0;
+        for (const char* part : {"\"steps\": 2", "\"gemm\"", "\"lora\"", "\"attention_fwd\"", "\"attention_bwd\"", "\"norm\"", "\"head_ce\"", "\"optimizer\""})
+            missing += j.find(part) == std::string::npos;
+        report("profile: 2 counted steps and every part of a step named", missing, 0);
+        report("profile: taken once, then off", pb->take_profile().empty() ? 0 : 1, 0);
+        report("no profile unless TRAINER_PROFILE=1", gpu->take_profile().empty() ? 0 : 1, 0);
     }
 
     // --- bad input gives an error status, not a crash

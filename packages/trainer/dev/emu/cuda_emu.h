@@ -7,6 +7,7 @@
 // -fsanitize=address to catch out-of-bounds accesses, as compute-sanitizer memcheck would.
 #pragma once
 #include <ucontext.h>
+#include <ctime>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -245,3 +246,16 @@ inline float __shfl_xor_sync(unsigned, float v, int mask) { return emu::shfl(v, 
 inline float __shfl_sync(unsigned, float v, int src) { return emu::shfl(v, src); }
 
 #define LAUNCH(kernel, grid, block, stream) emu::launcher(kernel, dim3(grid), dim3(block), #kernel)
+
+// CUDA events (the step profiler, src/cuda/profiler.h): the emulator runs launches synchronously, so an
+// event is the host clock at record time.
+typedef struct EmuEvent { double ms; }* cudaEvent_t;
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = new EmuEvent{0.0}; return cudaSuccess; }
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    e->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) { *ms = (float)(b->ms - a->ms); return cudaSuccess; }

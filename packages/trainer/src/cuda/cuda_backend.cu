@@ -31,6 +31,9 @@
 #include "rmsnorm.cuh"
 #include "rope.cuh"
 #include "swiglu.cuh"
+#include "profiler.h"
+
+#define PART(name) prof_.enter(name, stream_)   // the stream's next launches belong to `name` (profiler.h)
 
 namespace {
 
@@ -125,6 +128,11 @@ public:
     Status logits(const Batch& b, bool use_lora, float* out) override;
     Status last_logits(const Batch& b, float* out) override;
     Status hidden_states(const Batch& b, bool use_lora, int index, float* out) override;
+    std::string take_profile() override {
+        std::string j = prof_.json();
+        prof_.on = false;   // what follows (evaluation) is not part of the training step
+        return j;
+    }
     Status set_recompute(bool on) override {
         if (work_) return "cuda backend: set_recompute must come before init";
         recompute_ = on;
@@ -152,6 +160,7 @@ private:
     void print_memory_plan(const MemoryPlan& mp, size_t workspace);
     Status head_rows_to_host(const bf16* rows, int M, float* out);
     Status mm(MatmulOp op, float* D, const float* C, float beta, const bf16* A, const bf16* B, int M, int N, int K) {
+        PartScope part(prof_, "gemm", stream_);
         Status s = mm_.run(op, D, C, beta, A, B, M, N, K, 1.f, stream_);
         if (!s.empty()) return s;
         CUDA_LAUNCH_CHECK();
@@ -183,6 +192,7 @@ private:
     bool recompute_ = false;
     cudaStream_t stream_ = nullptr;
     MatmulEngine mm_;
+    StepProfiler prof_;                 // TRAINER_PROFILE=1: GPU time per part of a step
 
     // weights (one allocation)
     void* weights_ = nullptr;
@@ -218,6 +228,8 @@ Status CudaBackend::init(const Qwen3Config& cfg, const LoraConfig& lc, const Wei
     max_N_ = max_B * max_T;
     const char* rc = getenv("TRAINER_RECOMPUTE");
     recompute_ = recompute_ || (rc && strcmp(rc, "1") == 0);   // env: lets the golden tests exercise it
+    const char* prof = getenv("TRAINER_PROFILE");
+    prof_.on = prof && strcmp(prof, "1") == 0;
     if (max_B <= 0 || max_T <= 0) return "cuda backend: max_B and max_T must be positive";
     if (!attention_supports(cfg.head_dim))
         return "cuda backend: head_dim " + std::to_string(cfg.head_dim) + " is not supported (16, 32, 64, 128)";
@@ -536,6 +548,7 @@ Status CudaBackend::upload_batch(const Batch& b, bool need_targets) {
 // LoRA: y (N, out) += s * drop(x) Aᵀ Bᵀ, with u = drop(x) Aᵀ (N, r) kept for backward.
 
 Status CudaBackend::lora_forward(int l, int t, const bf16* x, float* y, float* u, bool train, uint64_t seed) {
+    PartScope part(prof_, "lora", stream_);
     const LoraSlot* sl = layout_.find(l, t);
     if (!sl) return "";
     const int N = N_, r = layout_.r, in = sl->in, out = sl->out;
@@ -553,6 +566,7 @@ Status CudaBackend::lora_forward(int l, int t, const bf16* x, float* y, float* u
 // rebuild its input h between the two (layer_backward).
 template <typename TY>
 Status CudaBackend::lora_backward_dx(int l, int t, const TY* dy, const float* u, float* dx, uint64_t seed) {
+    PartScope part(prof_, "lora", stream_);
     const LoraSlot* sl = layout_.find(l, t);
     if (!sl) return "";
     const int N = N_, r = layout_.r, in = sl->in, out = sl->out;
@@ -569,6 +583,7 @@ Status CudaBackend::lora_backward_dx(int l, int t, const TY* dy, const float* u,
 }
 
 Status CudaBackend::lora_backward_da(int l, int t, const bf16* x, uint64_t seed) {
+    PartScope part(prof_, "lora", stream_);
     const LoraSlot* sl = layout_.find(l, t);
     if (!sl) return "";
     const int N = N_, r = layout_.r, in = sl->in;
@@ -588,6 +603,7 @@ Status CudaBackend::layer_forward(int l, const LayerActs& A, const float* x_in, 
     const LayerWeights& W = lw_[l];
     const int N = N_, C = c_.hidden_size, I = c_.intermediate_size, D = c_.head_dim;
     const int H = c_.num_attention_heads, KV = c_.num_key_value_heads;
+    PART("norm");
     rmsnorm_forward(A.ln1, A.rstd1, x_in, W.ln1, N, C, c_.rms_norm_eps, stream_);
     TRY(mm(MATMUL_NT, fq_, nullptr, 0.f, A.ln1, W.wq, N, H * D, C));
     TRY(mm(MATMUL_NT, fk_, nullptr, 0.f, A.ln1, W.wk, N, KV * D, C));
@@ -597,11 +613,14 @@ Status CudaBackend::layer_forward(int l, const LayerActs& A, const float* x_in, 
         TRY(lora_forward(l, LORA_K, A.ln1, fk_, A.lu[LORA_K], train, seed));
         TRY(lora_forward(l, LORA_V, A.ln1, fv_, A.lu[LORA_V], train, seed));
     }
+    PART("rope");
     qk_norm_rope_forward(A.q, A.q_raw, A.q_rstd, fq_, W.qn, cos_, sin_, N, T_, H, D, c_.rms_norm_eps, stream_);
     qk_norm_rope_forward(A.k, A.k_raw, A.k_rstd, fk_, W.kn, cos_, sin_, N, T_, KV, D, c_.rms_norm_eps, stream_);
     convert_f32_to_bf16(A.v, fv_, (size_t)N * KV * D, stream_);
+    PART("attention_fwd");
     attention_forward(A.att, A.lse, A.q, A.k, A.v, d_len_, B_, T_, H, KV, D, stream_);
     CUDA_LAUNCH_CHECK();
+    PART("norm");
     TRY(mm(MATMUL_NT, A.x_mid, x_in, 1.f, A.att, W.wo, N, C, H * D));     // residual add fused (C = x_in)
     if (use_lora) TRY(lora_forward(l, LORA_O, A.att, A.x_mid, A.lu[LORA_O], train, seed));
     rmsnorm_forward(A.ln2, A.rstd2, A.x_mid, W.ln2, N, C, c_.rms_norm_eps, stream_);
@@ -611,6 +630,7 @@ Status CudaBackend::layer_forward(int l, const LayerActs& A, const float* x_in, 
         TRY(lora_forward(l, LORA_GATE, A.ln2, fg_, A.lu[LORA_GATE], train, seed));
         TRY(lora_forward(l, LORA_UP, A.ln2, fu_, A.lu[LORA_UP], train, seed));
     }
+    PART("swiglu");
     swiglu_forward(A.h, A.g, A.u, fg_, fu_, (size_t)N * I, stream_);
     CUDA_LAUNCH_CHECK();
     TRY(mm(MATMUL_NT, x_out, A.x_mid, 1.f, A.h, W.wd, N, C, I));
@@ -622,6 +642,7 @@ Status CudaBackend::layer_forward(int l, const LayerActs& A, const float* x_in, 
 Status CudaBackend::forward(const Batch& b, bool use_lora, bool train, uint64_t seed, int stop_after) {
     (void)b;
     const int L = c_.num_hidden_layers;
+    PART("embedding");
     embedding_forward(xs_[0], d_tokens_, emb_, N_, c_.hidden_size, stream_);
     CUDA_LAUNCH_CHECK();
     const int n = stop_after < 0 ? L : std::min(stop_after, L);
@@ -630,6 +651,7 @@ Status CudaBackend::forward(const Batch& b, bool use_lora, bool train, uint64_t 
         TRY(layer_forward(l, A, xs_[l], xs_[l + 1], use_lora, train, seed));
     }
     if (n == L) {
+        PART("norm");
         rmsnorm_forward(lnf_, rstdf_, xs_[L], norm_w_, N_, c_.hidden_size, c_.rms_norm_eps, stream_);
         CUDA_LAUNCH_CHECK();
     }
@@ -648,25 +670,32 @@ Status CudaBackend::layer_backward(int l, const LayerActs& A, const float* x_in,
     const bool rebuild = !recompute_ && l != c_.num_hidden_layers - 1;
     // MLP: h (input of down_proj, needed for its LoRA dA only) comes back from the swiglu backward pass,
     // which reads g and u anyway; so the down LoRA backward is split around it.
+    PART("convert");
     convert_f32_to_bf16(dres_bf_, dres_, (size_t)N * C, stream_);
     TRY(mm(MATMUL_NN, dh_, nullptr, 0.f, dres_bf_, W.wd, N, I, C));
     TRY(lora_backward_dx<float>(l, LORA_DOWN, dres_, A.lu[LORA_DOWN], dh_, seed));
+    PART("swiglu");
     swiglu_backward(dg_, du_, rebuild ? A.h : nullptr, dh_, A.g, A.u, (size_t)N * I, stream_);
     TRY(lora_backward_da(l, LORA_DOWN, A.h, seed));
     TRY(mm(MATMUL_NN, dln_, nullptr, 0.f, dg_, W.wg, N, C, I));
     TRY(mm(MATMUL_NN, dln_, dln_, 1.f, du_, W.wu, N, C, I));
     TRY(lora_backward<bf16>(l, LORA_GATE, dg_, A.ln2, A.lu[LORA_GATE], dln_, seed));
     TRY(lora_backward<bf16>(l, LORA_UP, du_, A.ln2, A.lu[LORA_UP], dln_, seed));
+    PART("norm");
     rmsnorm_backward(dres_, dln_, A.x_mid, A.rstd2, W.ln2, N, C, stream_);
     // attention: q, k (attention inputs) rebuilt from the saved projections, one elementwise pass
+    PART("rope");
     if (rebuild) {
         qk_norm_rope_rebuild(A.q, A.q_raw, A.q_rstd, W.qn, cos_, sin_, N, T_, H, D, stream_);
         qk_norm_rope_rebuild(A.k, A.k_raw, A.k_rstd, W.kn, cos_, sin_, N, T_, KV, D, stream_);
     }
+    PART("convert");
     convert_f32_to_bf16(dres_bf_, dres_, (size_t)N * C, stream_);
     TRY(mm(MATMUL_NN, datt_, nullptr, 0.f, dres_bf_, W.wo, N, H * D, C));
     TRY(lora_backward<float>(l, LORA_O, dres_, A.att, A.lu[LORA_O], datt_, seed));
+    PART("attention_bwd");
     attention_backward(dq_, dk_, dv_bf_, delta_, datt_, A.att, A.q, A.k, A.v, A.lse, d_len_, B_, T_, H, KV, D, stream_);
+    PART("rope");
     qk_norm_rope_backward(dq_bf_, dq_, A.q_raw, A.q_rstd, W.qn, cos_, sin_, N, T_, H, D, stream_);
     qk_norm_rope_backward(dk_bf_, dk_, A.k_raw, A.k_rstd, W.kn, cos_, sin_, N, T_, KV, D, stream_);
     CUDA_LAUNCH_CHECK();
@@ -676,6 +705,7 @@ Status CudaBackend::layer_backward(int l, const LayerActs& A, const float* x_in,
     TRY(lora_backward<bf16>(l, LORA_Q, dq_bf_, A.ln1, A.lu[LORA_Q], dln_, seed));
     TRY(lora_backward<bf16>(l, LORA_K, dk_bf_, A.ln1, A.lu[LORA_K], dln_, seed));
     TRY(lora_backward<bf16>(l, LORA_V, dv_bf_, A.ln1, A.lu[LORA_V], dln_, seed));
+    PART("norm");
     rmsnorm_backward(dres_, dln_, x_in, A.rstd1, W.ln1, N, C, stream_);
     CUDA_LAUNCH_CHECK();
     return "";
@@ -683,6 +713,7 @@ Status CudaBackend::layer_backward(int l, const LayerActs& A, const float* x_in,
 
 Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t seed, double* loss_sum, int64_t* n_label) {
     if (!b.targets) return "forward_backward needs targets";
+    PART("upload");
     TRY(upload_batch(b, true));
     *loss_sum = 0;
     *n_label = M_;
@@ -690,6 +721,7 @@ Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t 
     const int C = c_.hidden_size, V = c_.vocab_size, L = c_.num_hidden_layers;
     TRY(forward(b, true, true, seed));
     // lm_head + cross-entropy on the label rows, in chunks; dL/d(lnf) scattered into dln_.
+    PART("head_ce");
     CUDA_TRY(cudaMemsetAsync(loss_acc_, 0, sizeof(double), stream_));
     CUDA_TRY(cudaMemsetAsync(dln_, 0, (size_t)N_ * C * sizeof(float), stream_));
     for (int r0 = 0; r0 < M_; r0 += head_rows_) {
@@ -702,6 +734,7 @@ Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t 
         scatter_rows(dln_, dhead_, d_rows_ + r0, Mc, C, stream_);
         CUDA_LAUNCH_CHECK();
     }
+    PART("norm");
     CUDA_TRY(cudaMemsetAsync(dres_, 0, (size_t)N_ * C * sizeof(float), stream_));
     rmsnorm_backward(dres_, dln_, xs_[L], rstdf_, norm_w_, N_, C, stream_);
     CUDA_LAUNCH_CHECK();
@@ -710,8 +743,10 @@ Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t 
         if (recompute_) TRY(layer_forward(l, acts_[0], xs_[l], xs_[l + 1], true, true, seed));
         TRY(layer_backward(l, recompute_ ? acts_[0] : acts_[l], xs_[l], seed));
     }
+    PART("host");   // until the next part: the loss copy, then whatever the host does before its next call
     CUDA_TRY(cudaMemcpyAsync(loss_sum, loss_acc_, sizeof(double), cudaMemcpyDeviceToHost, stream_));
     CUDA_TRY(cudaStreamSynchronize(stream_));
+    prof_.collect();
     if (!std::isfinite(*loss_sum)) return "loss is not finite (" + std::to_string(*loss_sum) + ")";
     return "";
 }
@@ -720,11 +755,13 @@ Status CudaBackend::forward_backward(const Batch& b, float grad_scale, uint64_t 
 // Optimizer
 
 Status CudaBackend::grad_norm(double* norm) {
+    PART("optimizer");
     grad_sumsq(norm_out_, norm_partial_, lg_, layout_.total, stream_);
     CUDA_LAUNCH_CHECK();
     double ss = 0;
     CUDA_TRY(cudaMemcpyAsync(&ss, norm_out_, sizeof(double), cudaMemcpyDeviceToHost, stream_));
     CUDA_TRY(cudaStreamSynchronize(stream_));
+    prof_.collect();
     *norm = std::sqrt(ss);
     return "";
 }
@@ -733,6 +770,8 @@ Status CudaBackend::adamw_step(const AdamWParams& o, float lr, float grad_mult, 
     if (step < 1) return "adamw_step: step is 1-based";
     adamw_update(lp_, lg_, lm_, lv_, layout_.total, lr, o.beta1, o.beta2, o.eps, o.weight_decay, grad_mult, step, stream_);
     CUDA_LAUNCH_CHECK();
+    PART("host");
+    prof_.step_done();
     return "";
 }
 
