@@ -1,5 +1,5 @@
 // File-format tests (CPU only): JSON, safetensors (F32/BF16/F16 conversions, write/read round trip, lazy
-// reads = eager reads bit for bit, multi-block and multi-thread), config.json (both rope_theta places, non-Qwen3 rejected), .qld and JSONL datasets, LoRA layout/init,
+// reads = eager reads bit for bit, multi-block and multi-thread, init-random the same for any thread count), config.json (both rope_theta places, non-Qwen3 rejected), .qld and JSONL datasets, LoRA layout/init,
 // PEFT adapter and checkpoint round trips. Usage: test_files GOLDEN_DIR
 #include <cmath>
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "json.h"
 #include "lora.h"
 #include "safetensors.h"
+#include "trainer.h"
 
 static int g_fail = 0;
 #define EXPECT(cond, what)                                                                    \
@@ -175,6 +176,42 @@ int main(int argc, char** argv) {
         WeightSet trunc;
         EXPECT(safetensors_open_model(tmp, &trunc, "big32.safetensors").find("data_offsets") != std::string::npos,
                "opening a truncated file is an error");
+    }
+
+    // --- init-random: same file for any thread count, the intended statistics
+    {
+        InitRandomOptions o;
+        o.config = "tiny"; o.seed = 11; o.dtype = "f32";
+        o.threads = 1; o.out = tmp + "/r1";
+        Status e1 = run_init_random(o);
+        o.threads = 3; o.out = tmp + "/r3";
+        Status e3 = run_init_random(o);
+        o.seed = 12; o.out = tmp + "/r12";
+        Status e12 = run_init_random(o);
+        std::string f1 = slurp(tmp + "/r1/model.safetensors");
+        EXPECT(e1.empty() && e3.empty() && e12.empty() && !f1.empty() && f1 == slurp(tmp + "/r3/model.safetensors"),
+               "init-random: 1 and 3 threads write the same file");
+        EXPECT(f1 != slurp(tmp + "/r12/model.safetensors"), "init-random: another seed, other values");
+        WeightSet w;
+        Qwen3Config c;
+        EXPECT(safetensors_read_model(tmp + "/r1", &w).empty() && qwen3_config_read(tmp + "/r1", &c).empty(), "init-random output reads back");
+        auto stats = [&](const std::string& n, double* mean, double* sd) {
+            const Tensor* t = w.find(n);
+            double s = 0, s2 = 0;
+            for (float v : t->data) { s += v; s2 += (double)v * v; }
+            *mean = s / (double)t->data.size();
+            *sd = std::sqrt(s2 / (double)t->data.size() - *mean * *mean);
+        };
+        double m, sd, me, sde;
+        stats("model.layers.0.mlp.gate_proj.weight", &m, &sd);          // fan_in = hidden
+        stats("model.embed_tokens.weight", &me, &sde);                  // embed_scale 4
+        const Tensor* nw = w.find("model.layers.1.input_layernorm.weight");
+        bool ones = true;
+        for (float v : nw->data) ones &= v == 1.0f;
+        double want = 1.0 / std::sqrt((double)c.hidden_size), want_e = 4.0 / std::sqrt((double)c.hidden_size);
+        EXPECT(std::fabs(m) < 0.06 * want && std::fabs(sd / want - 1) < 0.04 &&   // 6 sigma of 10,240 values
+                std::fabs(me) < 0.002 * want_e &&
+               std::fabs(sde / want_e - 1) < 0.002 && ones, "init-random: N(0, 1/fan_in) linears, N(0, 16/hidden) embedding, norms 1");
     }
 
     // --- config.json
