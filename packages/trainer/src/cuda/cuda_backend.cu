@@ -67,14 +67,22 @@ struct Carver {
     }
 };
 
-// Pinned host buffers for the weights upload, freed on every exit path (errors included).
+// Pinned host buffers for the weights upload, freed on every exit path (errors included). If pinning fails
+// (a locked-memory limit), plain memory still works: the copies then return only once they have read it.
 struct UploadStaging {
     char* buf[2] = {nullptr, nullptr};
+    bool pinned[2] = {false, false};
     cudaEvent_t done[2] = {nullptr, nullptr};
     bool pending[2] = {false, false};
     Status init(size_t bytes) {
         for (int b = 0; b < 2; b++) {
-            CUDA_TRY(cudaHostAlloc(reinterpret_cast<void**>(&buf[b]), bytes, cudaHostAllocDefault));
+            pinned[b] = cudaHostAlloc(reinterpret_cast<void**>(&buf[b]), bytes, cudaHostAllocDefault) == cudaSuccess;
+            if (!pinned[b]) {
+                (void)cudaGetLastError();   // not sticky: clear it
+                buf[b] = static_cast<char*>(std::malloc(bytes));
+                if (!buf[b]) return "cuda backend: cannot allocate a " + std::to_string(bytes >> 20) + " MiB staging buffer";
+                std::fprintf(stderr, "cuda backend: pinned staging buffer refused, uploading from pageable memory (slower)\n");
+            }
             CUDA_TRY(cudaEventCreateWithFlags(&done[b], cudaEventDisableTiming));
         }
         return "";
@@ -83,7 +91,8 @@ struct UploadStaging {
         for (int b = 0; b < 2; b++) {
             if (pending[b]) cudaEventSynchronize(done[b]);   // an error path: copies may still read the buffer
             if (done[b]) cudaEventDestroy(done[b]);
-            if (buf[b]) cudaFreeHost(buf[b]);
+            if (buf[b] && pinned[b]) cudaFreeHost(buf[b]);
+            else std::free(buf[b]);
         }
     }
 };
