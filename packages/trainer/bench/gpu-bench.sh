@@ -22,7 +22,11 @@ W=${BENCH_WORK:-/tmp/trainer-bench}
 mkdir -p $W
 
 # --- model and data (not timed)
-[ -f $W/q17/model.safetensors ] || timeout 150 "$EXE" init-random --config ${BENCH_CONFIG:-qwen3-1.7b} --out $W/q17 --dtype bf16 >$OUT/init.log 2>&1 || { echo "init-random failed"; tail -5 $OUT/init.log; exit 1; }
+if [ ! -f $W/q17/model.safetensors ]; then
+  t_init=$(date +%s.%N)
+  timeout 150 "$EXE" init-random --config ${BENCH_CONFIG:-qwen3-1.7b} --out $W/q17 --dtype bf16 >$OUT/init.log 2>&1 || { echo "init-random failed"; tail -5 $OUT/init.log; exit 1; }
+  echo "[bench] init-random: $(python3 -c "print(round($(date +%s.%N) - $t_init, 2))") s ($(nproc) threads)"
+fi
 python3 - $W $STEPS <<'PY'
 import json, random, sys
 w, steps = sys.argv[1], int(sys.argv[2])
@@ -95,8 +99,10 @@ def train_stats(f):
     # start-up: process start to the beginning of the first step (its arrival minus its own duration)
     s0 = steps[0]
     first_step_s = s0["_ts"] - t0 - 16 * 384 / s0["tokens_per_s"] if s0.get("_ts") and s0.get("tokens_per_s") else None
+    su = next((e for e in ev if e.get("event") == "startup"), {})   # the trainer's own split of start-up (ms)
     return {"tokens_per_s": tps, "s_per_step": 16 * 384 / tps, "two_epoch_s": 500 * 16 * 384 / tps,
-            "startup_s": first_step_s, "peak_mem_gib": peak(f), "memory_plan_gib": memory_plan(ev),
+            "startup_s": first_step_s, "startup_phases_ms": su.get("phases_ms"), "startup_total_ms": su.get("total_ms"),
+            "peak_mem_gib": peak(f), "memory_plan_gib": memory_plan(ev),
             "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
 b16, r44 = train_stats(f"{out}/ours_b16.jsonl"), train_stats(f"{out}/ours_4x4r.jsonl")
 profile = next((e for e in events(f"{out}/ours_prof.jsonl") if e.get("event") == "profile"), None)
@@ -138,6 +144,9 @@ if profile and profile.get("parts"):
     print(f"GPU time per part of a batch-16 step (TRAINER_PROFILE=1, {profile.get('steps')} steps after a warm-up; total {total:.1f} ms):")
     print("| part | ms/step | share | spans/step |\n|---|---|---|---|")
     for k, v in parts: print(f"| {k} | {v['ms_per_step']:.2f} | {100 * v['ms_per_step'] / total:.1f}% | {v['calls_per_step']:.0f} |")
+if b16 and b16.get("startup_phases_ms"):
+    print("start-up phases, batch 16 run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in b16["startup_phases_ms"].items()) +
+          f"; trainer total {b16['startup_total_ms']:.0f} (from main; startup_s also counts exec and dynamic loading)")
 if b16 and hf_classic: print(f"ratio to HF classic: {b16['tokens_per_s']/hf_classic:.2f}x")
 if b16 and hf_best: print(f"ratio to HF best (this call): {b16['tokens_per_s']/hf_best:.2f}x")
 print(f"wrote {name}")

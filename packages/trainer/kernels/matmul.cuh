@@ -112,6 +112,7 @@ __global__ void __launch_bounds__(128) matmul_kernel(float* D, const float* C, f
 // dev/emu: a CPU loop with the kernel's semantics (bf16 inputs, fp32 accumulation).
 inline void matmul_own(MatmulOp op, float* D, const float* C, float beta, const bf16* A, const bf16* B, int M, int N,
                        int K, float alpha, cudaStream_t) {
+    emu::run_copies();   // stream order, as a kernel launch
     std::vector<float> row(N);
     for (int m = 0; m < M; m++) {
         std::fill(row.begin(), row.end(), 0.f);

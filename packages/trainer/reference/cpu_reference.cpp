@@ -3,6 +3,7 @@
 // only for LoRA A/B. Every activation of a micro-batch is kept for the backward pass (no recompute).
 // Row index n = b*T + t over the right-padded (B, T) batch; padding rows are computed but never trained.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -151,21 +152,31 @@ public:
             Status e = w.get(s.name, s.shape, &t);
             if (!e.empty()) return e;
         }
-        auto get = [&](const std::string& n) { return w.find(n)->data; };
-        emb_ = get("model.embed_tokens.weight");
-        norm_ = get("model.norm.weight");
-        if (!cfg.tie_word_embeddings) lm_head_ = get("lm_head.weight");
+        // w may be lazy (opened, not read): each tensor goes straight from the file into its own fp32 vector.
+        auto t0 = std::chrono::steady_clock::now();
+        Status e;
+        auto get = [&](const std::string& n, std::vector<float>* dst) {
+            if (!e.empty()) return;
+            const Tensor* t = w.find(n);
+            dst->resize((size_t)t->numel());
+            e = tensor_read_f32(w, *t, dst->data());
+        };
+        get("model.embed_tokens.weight", &emb_);
+        get("model.norm.weight", &norm_);
+        if (!cfg.tie_word_embeddings) get("lm_head.weight", &lm_head_);
         layers_.resize(cfg.num_hidden_layers);
         for (int l = 0; l < cfg.num_hidden_layers; l++) {
             std::string p = "model.layers." + std::to_string(l) + ".";
             LayerW& W = layers_[l];
-            W.ln1 = get(p + "input_layernorm.weight");
-            W.wq = get(p + "self_attn.q_proj.weight"); W.wk = get(p + "self_attn.k_proj.weight");
-            W.wv = get(p + "self_attn.v_proj.weight"); W.wo = get(p + "self_attn.o_proj.weight");
-            W.qn = get(p + "self_attn.q_norm.weight"); W.kn = get(p + "self_attn.k_norm.weight");
-            W.ln2 = get(p + "post_attention_layernorm.weight");
-            W.wg = get(p + "mlp.gate_proj.weight"); W.wu = get(p + "mlp.up_proj.weight"); W.wd = get(p + "mlp.down_proj.weight");
+            get(p + "input_layernorm.weight", &W.ln1);
+            get(p + "self_attn.q_proj.weight", &W.wq); get(p + "self_attn.k_proj.weight", &W.wk);
+            get(p + "self_attn.v_proj.weight", &W.wv); get(p + "self_attn.o_proj.weight", &W.wo);
+            get(p + "self_attn.q_norm.weight", &W.qn); get(p + "self_attn.k_norm.weight", &W.kn);
+            get(p + "post_attention_layernorm.weight", &W.ln2);
+            get(p + "mlp.gate_proj.weight", &W.wg); get(p + "mlp.up_proj.weight", &W.wu); get(p + "mlp.down_proj.weight", &W.wd);
         }
+        if (!e.empty()) return e;
+        phases_ = {{"weights_read", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()}};
         lora_.assign(L_.total, 0.0f); grad_.assign(L_.total, 0.0f); m_.assign(L_.total, 0.0f); v_.assign(L_.total, 0.0f);
         // RoPE tables as transformers computes them: fp32 inv_freq, fp32 angle, fp32 cos/sin
         int hd = cfg.head_dim, half = hd / 2;
@@ -182,6 +193,7 @@ public:
         return "";
     }
 
+    std::vector<std::pair<std::string, double>> init_phases_ms() const override { return phases_; }
     size_t lora_param_count() const override { return L_.total; }
     Status set_lora(const float* p) override { std::copy(p, p + L_.total, lora_.begin()); return ""; }
     Status get_lora(float* p) const override { std::copy(lora_.begin(), lora_.end(), p); return ""; }
@@ -291,6 +303,7 @@ private:
     LoraConfig lc_;
     LoraLayout L_;
     int nt_, max_T_ = 1;
+    std::vector<std::pair<std::string, double>> phases_;   // init_phases_ms
     std::vector<float> emb_, norm_, lm_head_, cos_, sin_;
     std::vector<LayerW> layers_;
     std::vector<float> lora_, grad_, m_, v_;

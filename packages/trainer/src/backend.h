@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 #include "qwen3_config.h"
 
-struct WeightSet;   // host copy of the base checkpoint (safetensors.h): name -> fp32 tensor
+struct WeightSet;   // the base checkpoint (safetensors.h): fp32 host tensors, or opened lazily (values still in the file)
 
 // One micro-batch, right-padded. targets are already shifted: targets[b*T + t] is the label that the
 // logit at position t must predict (-100 = no loss there). Positions t >= lengths[b] are padding.
@@ -30,8 +32,9 @@ public:
     virtual ~Backend() = default;
     virtual const char* name() const = 0;
 
-    // Uploads the base weights (converted from whatever dtype the file had) and allocates the LoRA
-    // buffers for lora_cfg. max_B/max_T bound every later batch, so workspaces are allocated once.
+    // Uploads the base weights (converted from whatever dtype the file had; a lazy WeightSet is read here,
+    // with tensor_read_f32 / tensors_read_bf16) and allocates the LoRA buffers for lora_cfg.
+    // max_B/max_T bound every later batch, so workspaces are allocated once.
     virtual Status init(const Qwen3Config& cfg, const LoraConfig& lora_cfg, const WeightSet& w,
                         int max_B, int max_T) = 0;
 
@@ -60,6 +63,9 @@ public:
     virtual Status logits(const Batch& b, bool use_lora, float* out) = 0;
     // Logits of position lengths[b]-1 of each row, (B, V): greedy generation.
     virtual Status last_logits(const Batch& b, float* out) = 0;
+
+    // Where init's time went, (phase, milliseconds) in order: the trainer's startup event. Optional.
+    virtual std::vector<std::pair<std::string, double>> init_phases_ms() const { return {}; }
 
     // Added: keep only layer inputs and recompute each layer in backward (saves memory on big models).
     // Optional; a backend that ignores it keeps every activation.

@@ -21,7 +21,7 @@ static const char* kUsage =
     "      [--eval-limit N] [--max-new-tokens 16] [--weights FILE]\n"
     "  qwen3-lora generate --model DIR --data FILE [--adapter DIR] [--device cpu|cuda] [--micro-batch 8]\n"
     "      [--max-new-tokens 16] [--limit N] [--threads N] [--weights FILE]\n"
-    "  qwen3-lora init-random --config tiny|tiny_hd128|qwen3-1.7b --out DIR [--seed 0] [--dtype bf16|f32]\n";
+    "  qwen3-lora init-random --config tiny|tiny_hd128|qwen3-1.7b --out DIR [--seed 0] [--dtype bf16|f32] [--threads N]\n";
 
 // Flag table: name -> handler taking the value (nullptr for switches). Returns "" or an error.
 using Handler = std::function<std::string(const char*)>;
@@ -90,7 +90,8 @@ static int run(int argc, char** argv) {
     } else if (cmd == "init-random") {
         InitRandomOptions o;
         e = parse(argc, argv, {{"--config", str(&o.config)}, {"--out", str(&o.out)}, {"--seed", num(&o.seed)}, {"--dtype", str(&o.dtype)},
-                               {"--init-scale", num(&o.init_scale)}, {"--embed-scale", num(&o.embed_scale)}}, {});
+                               {"--init-scale", num(&o.init_scale)}, {"--embed-scale", num(&o.embed_scale)},
+                               {"--threads", num(&o.threads)}}, {});
         if (e.empty()) e = run_init_random(o);
     } else {
         std::fputs(kUsage, stderr);

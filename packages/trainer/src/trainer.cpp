@@ -27,6 +27,42 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
+// Start-up phases (command start to the first step) for the "startup" event; milliseconds, in order.
+struct StartupClock {
+    Clock::time_point t0 = Clock::now(), last = t0;
+    Json phases = Json::object();
+    double weights_mib = 0;   // base weights as stored in the checkpoint
+    static double ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+    void mark(const std::string& name) {
+        auto now = Clock::now();
+        phases.set(name, ms(last, now));
+        last = now;
+    }
+    // The backend's own split of init (read, upload, checks); what it does not account for is "backend_init_rest".
+    void mark_backend(const Backend& be) {
+        auto now = Clock::now();
+        double sum = 0;
+        for (auto& p : be.init_phases_ms()) { phases.set(p.first, p.second); sum += p.second; }
+        phases.set(sum > 0 ? "backend_init_rest" : "backend_init", std::max(0.0, ms(last, now) - sum));
+        last = now;
+    }
+    void note_weights(const WeightSet& ws) {
+        static const std::map<std::string, int> es = {{"F32", 4}, {"BF16", 2}, {"F16", 2}, {"F64", 8}, {"I64", 8}};
+        weights_mib = 0;
+        for (auto& kv : ws.tensors) {
+            auto it = es.find(kv.second.src_dtype);
+            weights_mib += (double)kv.second.numel() * (it == es.end() ? 4 : it->second) / (1 << 20);
+        }
+    }
+    void emit() {
+        Json ev = Json::object();
+        ev.set("phases_ms", phases);
+        ev.set("total_ms", ms(t0, Clock::now()));
+        ev.set("weights_mib", weights_mib);
+        log_event("startup", ev);
+    }
+};
+
 uint64_t mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -41,11 +77,12 @@ struct Model {
     std::unique_ptr<Backend> be;
 };
 
+// Config and checkpoint headers only: the backend reads the values straight into its own buffers (init).
 Status load_model(const std::string& dir, const std::string& wfile, Qwen3Config* cfg, WeightSet* ws) {
     Status e = qwen3_config_read(dir, cfg);
     if (!e.empty()) return e;
     log_info("loading weights from %s", dir.c_str());
-    e = safetensors_read_model(dir, ws, wfile);
+    e = safetensors_open_model(dir, ws, wfile);
     if (!e.empty()) return e;
     for (auto& s : qwen3_weight_specs(*cfg)) {
         const Tensor* t;
@@ -165,12 +202,15 @@ int max_prompt_len(const Dataset& ds, int limit) {
 
 Status run_train(const TrainOptions& o) {
     auto t_start = Clock::now();
+    StartupClock sc;
     if (o.model.empty() || o.data.empty() || o.out.empty()) return "train needs --model DIR --data FILE --out DIR";
     if (o.micro_batch < 1 || o.accum < 1 || o.epochs < 1 || o.max_len < 2) return "--micro-batch, --accum, --epochs must be >= 1 and --max-len >= 2";
     if (o.schedule != "linear" && o.schedule != "constant") return "unknown --schedule '" + o.schedule + "' (linear or constant)";
     Model m;
     Status e = load_model(o.model, o.weights_file, &m.cfg, &m.weights);
     if (!e.empty()) return e;
+    sc.note_weights(m.weights);
+    sc.mark("model_open");
     const Qwen3Config& cfg = m.cfg;
     Dataset train, eval;
     if (!(e = dataset_read(o.data, &train)).empty()) return e;
@@ -195,12 +235,15 @@ Status run_train(const TrainOptions& o) {
     int max_T = 1;
     for (auto& s : train.samples) max_T = std::max(max_T, (int)s.tokens.size());
     if (!eval.samples.empty()) max_T = std::max(max_T, max_prompt_len(eval, o.eval_limit) + o.max_new_tokens);
+    sc.mark("data");
 
     if (!(e = make_backend(o.device, o.threads, &m.be)).empty()) return e;
     Backend& be = *m.be;
+    sc.mark("backend_create");
     if (!(e = be.set_recompute(o.recompute)).empty()) return e;
     if (!(e = be.init(cfg, lc, m.weights, std::max(o.micro_batch, 1), max_T)).empty()) return e;
     m.weights.tensors.clear();   // the backend holds its own copy
+    sc.mark_backend(be);
 
     std::vector<float> p(L.total), mom(L.total, 0.0f), var(L.total, 0.0f);
     TrainerState st;
@@ -214,6 +257,7 @@ Status run_train(const TrainOptions& o) {
         lora_init(L, o.seed, p.data());
     }
     if (!(e = be.set_lora(p.data())).empty()) return e;
+    sc.mark("lora_init");
 
     const int n = (int)train.samples.size(), per_step = o.micro_batch * o.accum;
     const int64_t steps_per_epoch = (n + per_step - 1) / per_step;
@@ -242,6 +286,7 @@ Status run_train(const TrainOptions& o) {
     start.set("total_steps", total_steps);
     start.set("start_step", st.step);
     log_event("start", start);
+    sc.emit();
     log_info("%d samples, %lld steps of %d samples, %zu LoRA parameters, backend %s", n, (long long)total_steps, per_step, L.total, be.name());
 
     // ------------------------------------------------------------------------
@@ -346,25 +391,32 @@ Status run_train(const TrainOptions& o) {
 
 Status run_generate(const GenerateCmdOptions& o) {
     auto t_start = Clock::now();
+    StartupClock sc;
     if (o.model.empty() || o.data.empty()) return "generate needs --model DIR --data FILE [--adapter DIR]";
     Qwen3Config cfg;
     WeightSet ws;
     Status e = load_model(o.model, o.weights_file, &cfg, &ws);
     if (!e.empty()) return e;
+    sc.note_weights(ws);
+    sc.mark("model_open");
     Dataset ds;
     if (!(e = dataset_read(o.data, &ds)).empty()) return e;
     if (!(e = dataset_check_vocab(ds, cfg.vocab_size)).empty()) return e;
+    sc.mark("data");
     LoraConfig lc;
     if (!o.adapter.empty() && !(e = lora_read_peft_config(o.adapter, &lc)).empty()) return e;
     lc.dropout = 0.0f;
     LoraLayout L = lora_layout(cfg, lc);
     std::unique_ptr<Backend> be;
     if (!(e = make_backend(o.device, o.threads, &be)).empty()) return e;
+    sc.mark("backend_create");
     if (!(e = be->init(cfg, lc, ws, o.micro_batch, max_prompt_len(ds, o.limit) + o.max_new_tokens)).empty()) return e;
     ws.tensors.clear();
+    sc.mark_backend(*be);
     std::vector<float> p(L.total, 0.0f);   // no adapter: B = 0 gives the base model
     if (!o.adapter.empty() && !(e = lora_load_peft(o.adapter, L, p.data())).empty()) return e;
     if (!(e = be->set_lora(p.data())).empty()) return e;
+    sc.mark("lora_init");
     Json start = Json::object();
     Json c = Json::object();
     c.set("model", o.model); c.set("adapter", o.adapter); c.set("data", o.data); c.set("device", be->name());
@@ -372,6 +424,7 @@ Status run_generate(const GenerateCmdOptions& o) {
     start.set("config", c);
     start.set("trainable_params", (int64_t)L.total);
     log_event("start", start);
+    sc.emit();
     int correct = 0, total = 0;
     if (!(e = predict(*be, cfg, ds, o.limit, o.micro_batch, o.max_new_tokens, &correct, &total)).empty()) return e;
     Json ev = Json::object();
@@ -386,6 +439,28 @@ Status run_generate(const GenerateCmdOptions& o) {
 
 // Random weights with unit-scale statistics (as the golden models): linear N(0, init_scale^2/fan_in), norms 1,
 // embedding N(0, embed_scale^2/hidden) (see trainer.h). Not a language model, but activations are far from zero.
+// Value k of a tensor is a pure function of (seed, tensor name, k), so the file is the same for any --threads.
+namespace {
+
+// Standard normals number 2j and 2j+1 of stream `key`: Marsaglia's polar method on counter-based uniforms
+// (attempt a of pair j hashes (key, j, a)), so any split of a tensor into blocks yields the same values.
+void normal_pair(uint64_t key, uint64_t j, float* z0, float* z1) {
+    const uint64_t base = mix64(key ^ mix64(j + 0x632BE59BD9B4E019ull));
+    for (uint64_t a = 0;; a++) {
+        uint64_t r = mix64(base + a * 0x9E3779B97F4A7C15ull);
+        float u = (float)(r >> 40) * (2.0f / 16777216.0f) - 1.0f;               // 24 bits each, in [-1, 1)
+        float v = (float)((r >> 16) & 0xFFFFFFu) * (2.0f / 16777216.0f) - 1.0f;
+        float q = u * u + v * v;
+        if (q > 0.0f && q < 1.0f) {
+            float f = std::sqrt(-2.0f * std::log(q) / q);
+            *z0 = u * f; *z1 = v * f;
+            return;
+        }
+    }
+}
+
+}  // namespace
+
 Status run_init_random(const InitRandomOptions& o) {
     Qwen3Config cfg;
     if (!qwen3_config_preset(o.config, &cfg)) return "unknown --config '" + o.config + "' (tiny, tiny_hd128, qwen3-1.7b)";
@@ -394,24 +469,32 @@ Status run_init_random(const InitRandomOptions& o) {
     if (!make_dirs(o.out)) return "cannot create directory " + o.out;
     Status e = qwen3_config_write(o.out + "/config.json", cfg);
     if (!e.empty()) return e;
-    std::map<std::string, Tensor> ts;
+    std::vector<TensorSpec> specs;
+    struct Dist { uint64_t key; float sd; bool ones; };
+    std::vector<Dist> dist;
     int64_t count = 0;
     for (auto& s : qwen3_weight_specs(cfg)) {
-        Tensor t; t.shape = s.shape; t.data.resize(t.numel());
         uint64_t h = 1469598103934665603ull;   // FNV-1a of the name: each tensor its own stream
         for (char ch : s.name) h = (h ^ (uint8_t)ch) * 1099511628211ull;
-        std::mt19937_64 rng(mix64(o.seed * 0x9E3779B97F4A7C15ull ^ h));
-        if (s.name.find("norm") != std::string::npos) std::fill(t.data.begin(), t.data.end(), 1.0f);
-        else {
-            bool embed = s.name.find("embed_tokens") != std::string::npos || s.name == "lm_head.weight";
-            float sd = (embed ? o.embed_scale : o.init_scale) / std::sqrt((float)s.shape[1]);
-            std::normal_distribution<float> nd(0.0f, sd);
-            for (float& v : t.data) v = nd(rng);
-        }
-        count += t.numel();
-        ts[s.name] = std::move(t);
+        bool embed = s.name.find("embed_tokens") != std::string::npos || s.name == "lm_head.weight";
+        bool ones = s.name.find("norm") != std::string::npos;
+        float sd = ones ? 0.0f : (embed ? o.embed_scale : o.init_scale) / std::sqrt((float)s.shape[1]);
+        dist.push_back({mix64(o.seed * 0x9E3779B97F4A7C15ull ^ h), sd, ones});
+        specs.push_back({s.name, s.shape});
+        int64_t n = 1;
+        for (auto d : s.shape) n *= d;
+        count += n;
     }
-    e = o.dtype == "bf16" ? safetensors_write_bf16(o.out + "/model.safetensors", ts) : safetensors_write(o.out + "/model.safetensors", ts);
+    auto fill = [&](size_t i, int64_t begin, int64_t n, float* out) {
+        const Dist& d = dist[i];
+        if (d.ones) { std::fill(out, out + n, 1.0f); return; }
+        for (int64_t k = begin; k < begin + n;) {
+            float z[2];
+            normal_pair(d.key, (uint64_t)k >> 1, &z[0], &z[1]);
+            for (int64_t q = k & 1; q < 2 && k < begin + n; q++, k++) out[k - begin] = z[q] * d.sd;
+        }
+    };
+    e = safetensors_write_generated(o.out + "/model.safetensors", specs, o.dtype == "bf16", fill, o.threads);
     if (!e.empty()) return e;
     Json done = Json::object();
     done.set("path", o.out); done.set("config", o.config); done.set("params", count); done.set("dtype", o.dtype);

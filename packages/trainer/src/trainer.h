@@ -34,6 +34,7 @@ struct InitRandomOptions {
     // 151,936 random logits (~12), so no adapter could push a loss under ~4. Scale 4 leaves room to learn.
     float embed_scale = 4.0f;
     uint64_t seed = 0;
+    int threads = 0;           // 0: every hardware thread (the file does not depend on it)
 };
 
 Status run_train(const TrainOptions& o);

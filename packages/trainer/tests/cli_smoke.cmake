@@ -45,7 +45,7 @@ file(WRITE ${WORK}/nolabel.jsonl "{\"input_ids\": [1, 2, 3], \"labels\": [-100, 
 
 set(common --model ${WORK}/model --data ${WORK}/data.jsonl --micro-batch 2 --accum 2 --epochs 2 --lr 1e-3 --threads 2 --seed 5)
 run_ok(train train ${common} --out ${WORK}/full --save-every 2 --eval ${WORK}/data.jsonl --eval-limit 3 --max-new-tokens 3)
-foreach(ev "\"event\": \"start\"" "\"event\": \"step\"" "\"grad_norm\"" "\"learning_rate\"" "\"tokens_per_s\""
+foreach(ev "\"event\": \"start\"" "\"event\": \"startup\"" "\"phases_ms\"" "\"weights_read\"" "\"event\": \"step\"" "\"grad_norm\"" "\"learning_rate\"" "\"tokens_per_s\""
            "\"event\": \"checkpoint\"" "\"event\": \"prediction\"" "\"event\": \"done\"" "\"step\": 6,")
   expect_in(train "${ev}")
 endforeach()

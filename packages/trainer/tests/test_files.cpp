@@ -1,5 +1,5 @@
-// File-format tests (CPU only): JSON, safetensors (F32/BF16/F16 conversions, write/read round trip),
-// config.json (both rope_theta places, non-Qwen3 rejected), .qld and JSONL datasets, LoRA layout/init,
+// File-format tests (CPU only): JSON, safetensors (F32/BF16/F16 conversions, write/read round trip, lazy
+// reads = eager reads bit for bit, multi-block and multi-thread, init-random the same for any thread count), config.json (both rope_theta places, non-Qwen3 rejected), .qld and JSONL datasets, LoRA layout/init,
 // PEFT adapter and checkpoint round trips. Usage: test_files GOLDEN_DIR
 #include <cmath>
 #include <cstdio>
@@ -25,6 +25,42 @@ static int g_fail = 0;
     } while (0)
 
 static void write(const std::string& p, const std::string& s) { std::ofstream(p) << s; }
+static std::string slurp(const std::string& p) { std::ifstream f(p, std::ios::binary); return std::string(std::istreambuf_iterator<char>(f), {}); }
+
+// A one-tensor safetensors file of any dtype from raw little-endian bytes (the writers only do F32/BF16).
+static void write_raw_tensor(const std::string& p, const std::string& dtype, int64_t n, const std::string& bytes) {
+    std::string h = "{\"t\": {\"dtype\": \"" + dtype + "\", \"shape\": [" + std::to_string(n) + "], \"data_offsets\": [0, " +
+                    std::to_string(bytes.size()) + "]}}";
+    uint64_t hl = h.size();
+    std::ofstream f(p, std::ios::binary);
+    f.write((const char*)&hl, 8);
+    f << h << bytes;
+}
+
+// Lazy reads of every tensor of dir/file (fp32, and bf16 in odd slices) equal the eager fp32 read bit for bit.
+static bool lazy_matches_eager(const std::string& dir, const std::string& file, int threads) {
+    WeightSet eager, lazy;
+    if (!safetensors_read_model(dir, &eager, file).empty() || !safetensors_open_model(dir, &lazy, file).empty()) return false;
+    if (eager.tensors.size() != lazy.tensors.size()) return false;
+    for (auto& kv : eager.tensors) {
+        const Tensor* t = lazy.find(kv.first);
+        if (!t || !t->lazy || !t->data.empty() || t->shape != kv.second.shape) return false;
+        size_t n = (size_t)t->numel();
+        std::vector<float> f(n);
+        if (!tensor_read_f32(lazy, *t, f.data(), threads).empty() || std::memcmp(f.data(), kv.second.data.data(), n * 4) != 0) return false;
+        // bf16 of both kinds of tensor in three slices [0, n/3), [n/3, n/3 + 1), [n/3 + 1, n)
+        std::vector<uint16_t> a(n, 0xdead), b(n, 0xbeef), want(n);
+        for (size_t i = 0; i < n; i++) want[i] = f32_to_bf16(kv.second.data[i]);
+        int64_t c1 = (int64_t)n / 3, c2 = std::min<int64_t>(1, (int64_t)n - c1);
+        for (const Tensor* src : {t, (const Tensor*)&kv.second}) {
+            uint16_t* out = src == t ? a.data() : b.data();
+            std::vector<Bf16Slice> sl = {{src, 0, c1, out}, {src, c1, c2, out + c1}, {src, c1 + c2, (int64_t)n - c1 - c2, out + c1 + c2}};
+            if (!tensors_read_bf16(src == t ? lazy : eager, sl, threads).empty()) return false;
+        }
+        if (a != want || b != want) return false;
+    }
+    return true;
+}
 
 int main(int argc, char** argv) {
     if (argc < 2) { std::printf("usage: test_files GOLDEN_DIR\n"); return 2; }
@@ -86,6 +122,96 @@ int main(int argc, char** argv) {
               "{\"metadata\": {}, \"weight_map\": {\"x\": \"model-00001-of-00002.safetensors\", \"y\": \"model-00002-of-00002.safetensors\"}}");
         WeightSet sh;
         EXPECT(safetensors_read_model(tmp + "/sharded", &sh).empty() && sh.find("x") && sh.find("y"), "sharded model via index.json");
+        EXPECT(lazy_matches_eager(tmp + "/sharded", "", 2), "sharded model opened lazily reads the same values");
+        EXPECT(lazy_matches_eager(tmp, "t.safetensors", 1) && lazy_matches_eager(tmp, "b.safetensors", 3), "lazy F32 / BF16 reads == eager");
+    }
+
+    // --- lazy reads: big tensors (several 4 MiB blocks, odd tail), every dtype, BF16 bytes unchanged, errors
+    {
+        std::map<std::string, Tensor> ts;
+        Tensor big; big.shape = {2500001};
+        big.data.resize(2500001);
+        for (size_t i = 0; i < big.data.size(); i++) big.data[i] = std::sin(0.001f * (float)i) * (1.0f + (float)(i % 97));
+        ts["big"] = big;
+        Tensor small; small.shape = {3, 1}; small.data = {1e-40f, -0.0f, 65504.0f};   // subnormal, signed zero
+        ts["small"] = small;
+        EXPECT(safetensors_write(tmp + "/big32.safetensors", ts).empty() && safetensors_write_bf16(tmp + "/big16.safetensors", ts).empty(),
+               "big F32 and BF16 files written");
+        bool ok = true;
+        for (int th : {1, 2, 5}) ok &= lazy_matches_eager(tmp, "big32.safetensors", th) && lazy_matches_eager(tmp, "big16.safetensors", th);
+        EXPECT(ok, "lazy == eager over several blocks, 1 / 2 / 5 threads");
+        WeightSet l32, l16;
+        std::vector<float> r32(big.data.size()), r16(big.data.size());
+        bool same = safetensors_open_model(tmp, &l32, "big32.safetensors").empty() && safetensors_open_model(tmp, &l16, "big16.safetensors").empty() &&
+                    tensor_read_f32(l32, *l32.find("big"), r32.data(), 5).empty() && tensor_read_f32(l16, *l16.find("big"), r16.data(), 5).empty() &&
+                    r32 == big.data;
+        for (size_t i = 0; i < big.data.size(); i++) same &= r16[i] == bf16_to_f32(f32_to_bf16(big.data[i]));
+        EXPECT(same, "lazy reads give the written values (F32) and their bf16 rounding (BF16)");
+        // BF16 file: bf16 bits are the file's bytes
+        WeightSet lz;
+        std::string raw = slurp(tmp + "/big16.safetensors");
+        safetensors_open_model(tmp, &lz, "big16.safetensors");
+        const Tensor* t = lz.find("big");
+        std::vector<uint16_t> bits((size_t)t->numel());
+        EXPECT(tensors_read_bf16(lz, {{t, 0, t->numel(), bits.data()}}).empty() &&
+               std::memcmp(bits.data(), raw.data() + t->offset, bits.size() * 2) == 0, "BF16 tensor read as its file bytes");
+        // F16, F64, I32 files: lazy fp32 == eager fp32 (the converters are shared, the block path is not)
+        uint16_t h16[4] = {0x3c00, 0xc000, 0x0001, 0x7c00};
+        double d64[3] = {0.1, -1e300, 3.0};
+        int32_t i32[2] = {-7, 1 << 30};
+        write_raw_tensor(tmp + "/h.safetensors", "F16", 4, std::string((const char*)h16, 8));
+        write_raw_tensor(tmp + "/d.safetensors", "F64", 3, std::string((const char*)d64, 24));
+        write_raw_tensor(tmp + "/i.safetensors", "I32", 2, std::string((const char*)i32, 8));
+        EXPECT(lazy_matches_eager(tmp, "h.safetensors", 2) && lazy_matches_eager(tmp, "d.safetensors", 2) &&
+               lazy_matches_eager(tmp, "i.safetensors", 1), "lazy F16 / F64 / I32 reads == eager");
+        WeightSet hw;
+        EXPECT(safetensors_read(tmp + "/h.safetensors", &hw).empty() && hw.find("t")->data[0] == 1.0f && hw.find("t")->data[1] == -2.0f &&
+               std::isinf(hw.find("t")->data[3]), "F16 file reads to fp32");
+        // the file shrinks after it was opened: the read is an error, not garbage
+        WeightSet later;
+        safetensors_open_model(tmp, &later, "big32.safetensors");
+        EXPECT(::truncate((tmp + "/big32.safetensors").c_str(), 1000) == 0, "truncate");
+        std::vector<float> f((size_t)later.find("big")->numel());
+        EXPECT(!tensor_read_f32(later, *later.find("big"), f.data()).empty(), "reading a file that shrank since open is an error");
+        WeightSet trunc;
+        EXPECT(safetensors_open_model(tmp, &trunc, "big32.safetensors").find("data_offsets") != std::string::npos,
+               "opening a truncated file is an error");
+    }
+
+    // --- init-random: same file for any thread count, the intended statistics
+    {
+        InitRandomOptions o;
+        o.config = "tiny"; o.seed = 11; o.dtype = "f32";
+        o.threads = 1; o.out = tmp + "/r1";
+        Status e1 = run_init_random(o);
+        o.threads = 3; o.out = tmp + "/r3";
+        Status e3 = run_init_random(o);
+        o.seed = 12; o.out = tmp + "/r12";
+        Status e12 = run_init_random(o);
+        std::string f1 = slurp(tmp + "/r1/model.safetensors");
+        EXPECT(e1.empty() && e3.empty() && e12.empty() && !f1.empty() && f1 == slurp(tmp + "/r3/model.safetensors"),
+               "init-random: 1 and 3 threads write the same file");
+        EXPECT(f1 != slurp(tmp + "/r12/model.safetensors"), "init-random: another seed, other values");
+        WeightSet w;
+        Qwen3Config c;
+        EXPECT(safetensors_read_model(tmp + "/r1", &w).empty() && qwen3_config_read(tmp + "/r1", &c).empty(), "init-random output reads back");
+        auto stats = [&](const std::string& n, double* mean, double* sd) {
+            const Tensor* t = w.find(n);
+            double s = 0, s2 = 0;
+            for (float v : t->data) { s += v; s2 += (double)v * v; }
+            *mean = s / (double)t->data.size();
+            *sd = std::sqrt(s2 / (double)t->data.size() - *mean * *mean);
+        };
+        double m, sd, me, sde;
+        stats("model.layers.0.mlp.gate_proj.weight", &m, &sd);          // fan_in = hidden
+        stats("model.embed_tokens.weight", &me, &sde);                  // embed_scale 4
+        const Tensor* nw = w.find("model.layers.1.input_layernorm.weight");
+        bool ones = true;
+        for (float v : nw->data) ones &= v == 1.0f;
+        double want = 1.0 / std::sqrt((double)c.hidden_size), want_e = 4.0 / std::sqrt((double)c.hidden_size);
+        EXPECT(std::fabs(m) < 0.06 * want && std::fabs(sd / want - 1) < 0.04 &&   // 6 sigma of 10,240 values
+                std::fabs(me) < 0.002 * want_e &&
+               std::fabs(sde / want_e - 1) < 0.002 && ones, "init-random: N(0, 1/fan_in) linears, N(0, 16/hidden) embedding, norms 1");
     }
 
     // --- config.json

@@ -102,6 +102,19 @@ int main(int argc, char** argv) {
         }
         report("bf16 weights == bf16-rounded f32 weights (" + std::to_string(n) + " values, mismatches)", (double)bad, 0);
     }
+    // --- the trainer's path: the file opened lazily, each backend reads it itself; the values must be the same bits
+    WeightSet wl;
+    REQUIRE(safetensors_open_model(gdir, &wl, wfile));
+    {
+        size_t bad = 0, n = 0;
+        for (auto& kv : w.tensors) {
+            const Tensor* t = wl.find(kv.first);
+            std::vector<float> v((size_t)kv.second.numel());
+            if (!t || !t->lazy || t->shape != kv.second.shape || !tensor_read_f32(wl, *t, v.data()).empty()) { bad++; continue; }
+            for (size_t i = 0; i < v.size(); i++, n++) bad += std::memcmp(&v[i], &kv.second.data[i], 4) != 0;
+        }
+        report("lazily opened weights == read weights (" + std::to_string(n) + " values, mismatches)", (double)bad, 0);
+    }
 
     // --- the golden batch (B=2, T=24): row 1 is right-padded after 18 tokens; targets shifted by one
     const Tensor* ids = gold.find("input_ids");
@@ -125,7 +138,7 @@ int main(int argc, char** argv) {
     LoraConfig lc;
     REQUIRE(lora_read_peft_config(gdir + "/adapter_init", &lc));
     lc.dropout = 0.0f;
-    REQUIRE(be->init(cfg, lc, w, 4, 32));
+    REQUIRE(be->init(cfg, lc, wl, 4, 32));   // lazy, as train does (the second backend below gets the read copy)
     LoraLayout L = lora_layout(cfg, lc);
     if (be->lora_param_count() != L.total) { std::printf("FAIL lora_param_count %zu != layout %zu\n", be->lora_param_count(), L.total); return 1; }
 

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -76,6 +77,38 @@ inline const char* cudaGetErrorName(cudaError_t e) {
 }
 inline const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
 inline cudaError_t cudaGetLastError() { cudaError_t e = emu::last_error(); emu::last_error() = cudaSuccess; return e; }
+// Copies to or from pinned host memory (cudaHostAlloc) are queued and run at the next launch or synchronising
+// call, in order, as a copy engine would: a host write into a pinned buffer whose copy has not run yet arrives
+// on the "device" as the new data, the same race a GPU has. Copies of pageable memory run at once (as CUDA
+// stages them before returning). One stream: every launch or sync runs the whole queue first.
+namespace emu {
+struct Copy { void* d; const void* s; size_t n; };
+struct CopyQueue {
+    std::deque<Copy> q;        // not run yet
+    size_t done = 0;           // copies run so far; an event waits for done to reach done + q.size() at record
+    std::vector<std::pair<const char*, size_t>> pinned;
+};
+inline CopyQueue& copies() { static CopyQueue c; return c; }
+inline void run_copies(size_t upto = (size_t)-1) {
+    CopyQueue& c = copies();
+    while (!c.q.empty() && c.done < upto) {
+        Copy k = c.q.front();
+        c.q.pop_front();
+        c.done++;
+        if (k.n) std::memcpy(k.d, k.s, k.n);
+    }
+}
+inline bool is_pinned(const void* p) {
+    const char* x = static_cast<const char*>(p);
+    for (auto& r : copies().pinned) if (x >= r.first && x < r.first + r.second) return true;
+    return false;
+}
+}  // namespace emu
+struct EmuEvent { size_t target = 0; double ms = 0; };
+typedef EmuEvent* cudaEvent_t;
+#define cudaEventDisableTiming 2
+#define cudaHostAllocDefault 0
+
 template <typename T> cudaError_t cudaMalloc(T** p, size_t n) {
     size_t bytes = ((n ? n : 1) + 255) & ~(size_t)255;
     *p = static_cast<T*>(std::aligned_alloc(256, bytes));
@@ -83,15 +116,48 @@ template <typename T> cudaError_t cudaMalloc(T** p, size_t n) {
     std::memset(static_cast<void*>(*p), 0xA5, bytes);   // garbage, like fresh device memory
     return cudaSuccess;
 }
-inline cudaError_t cudaFree(void* p) { std::free(p); return cudaSuccess; }
-inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { if (n) std::memcpy(d, s, n); return cudaSuccess; }
-inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, cudaStream_t) { return cudaMemcpy(d, s, n, k); }
-inline cudaError_t cudaMemset(void* p, int v, size_t n) { if (n) std::memset(p, v, n); return cudaSuccess; }
+inline cudaError_t cudaFree(void* p) { emu::run_copies(); std::free(p); return cudaSuccess; }
+inline cudaError_t cudaHostAlloc(void** p, size_t n, unsigned) {
+    *p = std::malloc(n ? n : 1);
+    if (!*p) return cudaErrorMemoryAllocation;
+    emu::copies().pinned.push_back({static_cast<const char*>(*p), n});
+    return cudaSuccess;
+}
+inline cudaError_t cudaFreeHost(void* p) {
+    emu::run_copies();
+    auto& v = emu::copies().pinned;
+    for (size_t i = 0; i < v.size(); i++) if (v[i].first == p) { v.erase(v.begin() + i); break; }
+    std::free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) { emu::run_copies(); if (n) std::memcpy(d, s, n); return cudaSuccess; }
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, cudaStream_t) {
+    if ((k == cudaMemcpyHostToDevice && emu::is_pinned(s)) || (k == cudaMemcpyDeviceToHost && emu::is_pinned(d))) {
+        emu::copies().q.push_back({d, s, n});
+        return cudaSuccess;
+    }
+    return cudaMemcpy(d, s, n, k);
+}
+inline cudaError_t cudaMemset(void* p, int v, size_t n) { emu::run_copies(); if (n) std::memset(p, v, n); return cudaSuccess; }
 inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t) { return cudaMemset(p, v, n); }
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { *s = reinterpret_cast<cudaStream_t>(1); return cudaSuccess; }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { emu::run_copies(); return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() { emu::run_copies(); return cudaSuccess; }
+inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { *e = new EmuEvent(); return cudaSuccess; }
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, 0); }
+// An event marks the copies queued so far (for the staging buffers) and the host clock: launches run
+// synchronously here, so elapsed times (the step profiler, src/cuda/profiler.h) are host times.
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
+    e->target = emu::copies().done + emu::copies().q.size();
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    e->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) { *ms = (float)(b->ms - a->ms); return cudaSuccess; }
+inline cudaError_t cudaEventSynchronize(cudaEvent_t e) { emu::run_copies(e->target); return cudaSuccess; }
 inline cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 inline cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) { *free_b = *total_b = 0; return cudaSuccess; }   // unknown here
@@ -211,6 +277,7 @@ inline void run_block(int n) {
 }
 
 inline void run_grid(dim3 g, dim3 b, const std::function<void()>& body, const char* name) {
+    run_copies();   // stream order: queued copies land before the kernel reads
     const unsigned threads = b.x * b.y * b.z;
     if (g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535 || threads == 0 || threads > 1024) {
         last_error() = cudaErrorInvalidConfiguration;
@@ -247,15 +314,3 @@ inline float __shfl_sync(unsigned, float v, int src) { return emu::shfl(v, src);
 
 #define LAUNCH(kernel, grid, block, stream) emu::launcher(kernel, dim3(grid), dim3(block), #kernel)
 
-// CUDA events (the step profiler, src/cuda/profiler.h): the emulator runs launches synchronously, so an
-// event is the host clock at record time.
-typedef struct EmuEvent { double ms; }* cudaEvent_t;
-inline cudaError_t cudaEventCreate(cudaEvent_t* e) { *e = new EmuEvent{0.0}; return cudaSuccess; }
-inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }
-inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    e->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-    return cudaSuccess;
-}
-inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) { *ms = (float)(b->ms - a->ms); return cudaSuccess; }

@@ -7,8 +7,11 @@
 // are rebuilt bit-identically from saved q_raw / k_raw and g, u. With recompute on, only the residual
 // stream of each layer is kept and a layer's forward is re-run (same dropout hash) right before its backward.
 // (set_recompute(true) before init, or TRAINER_RECOMPUTE=1 in the environment.)
+// Weights upload: threads read the checkpoint (bf16 file bytes unchanged) into one of two pinned staging
+// buffers while the copy engine drains the other; no host copy of the whole model is ever made.
 // Host synchronisation happens only where the Backend API returns a value (loss, norm, copies out).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +98,36 @@ struct MemoryPlan {
     size_t scratch = 0, scratch_forward = 0, scratch_head = 0, scratch_backward = 0, grad_stream = 0, small = 0;
 };
 
+// Pinned host buffers for the weights upload, freed on every exit path (errors included). If pinning fails
+// (a locked-memory limit), plain memory still works: the copies then return only once they have read it.
+struct UploadStaging {
+    char* buf[2] = {nullptr, nullptr};
+    bool pinned[2] = {false, false};
+    cudaEvent_t done[2] = {nullptr, nullptr};
+    bool pending[2] = {false, false};
+    Status init(size_t bytes) {
+        for (int b = 0; b < 2; b++) {
+            pinned[b] = cudaHostAlloc(reinterpret_cast<void**>(&buf[b]), bytes, cudaHostAllocDefault) == cudaSuccess;
+            if (!pinned[b]) {
+                (void)cudaGetLastError();   // not sticky: clear it
+                buf[b] = static_cast<char*>(std::malloc(bytes));
+                if (!buf[b]) return "cuda backend: cannot allocate a " + std::to_string(bytes >> 20) + " MiB staging buffer";
+                std::fprintf(stderr, "cuda backend: pinned staging buffer refused, uploading from pageable memory (slower)\n");
+            }
+            CUDA_TRY(cudaEventCreateWithFlags(&done[b], cudaEventDisableTiming));
+        }
+        return "";
+    }
+    ~UploadStaging() {
+        for (int b = 0; b < 2; b++) {
+            if (pending[b]) cudaEventSynchronize(done[b]);   // an error path: copies may still read the buffer
+            if (done[b]) cudaEventDestroy(done[b]);
+            if (buf[b] && pinned[b]) cudaFreeHost(buf[b]);
+            else std::free(buf[b]);
+        }
+    }
+};
+
 class CudaBackend : public Backend {
 public:
     ~CudaBackend() override {
@@ -106,6 +139,7 @@ public:
     const char* name() const override { return "cuda"; }
 
     Status init(const Qwen3Config& cfg, const LoraConfig& lc, const WeightSet& w, int max_B, int max_T) override;
+    std::vector<std::pair<std::string, double>> init_phases_ms() const override { return phases_; }
     size_t lora_param_count() const override { return layout_.total; }
     Status set_lora(const float* p) override { return copy_in(lp_, p); }
     Status get_lora(float* p) const override { return copy_out(p, lp_); }
@@ -188,6 +222,7 @@ private:
     Qwen3Config c_;
     LoraConfig lc_;
     LoraLayout layout_;
+    std::vector<std::pair<std::string, double>> phases_;   // init_phases_ms
     int max_B_ = 0, max_T_ = 0, max_N_ = 0, head_rows_ = 0;
     bool recompute_ = false;
     cudaStream_t stream_ = nullptr;
@@ -237,15 +272,25 @@ Status CudaBackend::init(const Qwen3Config& cfg, const LoraConfig& lc, const Wei
         return "cuda backend: num_attention_heads must be a multiple of num_key_value_heads";
     if (lc.r <= 0) return "cuda backend: LoRA rank must be positive";
     layout_ = lora_layout(cfg, lc);
+    phases_.clear();
+    auto t0 = std::chrono::steady_clock::now();
+    auto mark = [&](const char* name) {   // every phase ends in a synchronising call, so host time is device time
+        auto now = std::chrono::steady_clock::now();
+        phases_.push_back({name, std::chrono::duration<double, std::milli>(now - t0).count()});
+        t0 = now;
+    };
     CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     std::string note;
     Status s = mm_.init(true, &note);
     if (!s.empty()) return s;
+    mark("gemm_init");
     s = gemm_self_check(&note);
     if (!s.empty()) return s;
+    mark("gemm_check");
     std::fprintf(stderr, "cuda backend: GEMM path: %s [%s]; recompute %s\n", mm_.path().c_str(), note.c_str(), recompute_ ? "on" : "off");
     s = upload_weights(w);
     if (!s.empty()) return s;
+    mark("weights_upload");
     s = carve_workspace();
     if (!s.empty()) return s;
     // RoPE tables as transformers computes them: fp32 inv_freq, fp32 angle (the CPU reference does the same).
@@ -267,11 +312,13 @@ Status CudaBackend::init(const Qwen3Config& cfg, const LoraConfig& lc, const Wei
     CUDA_TRY(cudaMemset(lm_, 0, P));
     CUDA_TRY(cudaMemset(lv_, 0, P));
     CUDA_TRY(cudaDeviceSynchronize());
+    mark("workspace");
     return "";
 }
 
 // Both GEMM paths against a double-precision host product on random data (both layouts, a separate C,
 // odd sizes). cuBLASLt is used only if it is right; the own kernel is the fallback only if it is right.
+// Cost: 2 x 70·136·104 = 2.0M double multiply-adds on the host (a few ms) and four tiny GEMMs.
 Status CudaBackend::gemm_self_check(std::string* note) {
     const int M = 70, N = 136, K = 104;
     std::vector<bf16> ha((size_t)M * K), hb((size_t)N * K);
@@ -371,18 +418,58 @@ Status CudaBackend::upload_weights(const WeightSet& w) {
     cudaError_t e = cudaMalloc(&weights_, total);
     if (e != cudaSuccess)
         return "out of GPU memory: the base weights need " + std::to_string(total >> 20) + " MiB (" + cudaGetErrorString(e) + ")";
-    std::vector<uint16_t> host;
     size_t off = 0;
     for (size_t i = 0; i < items.size(); i++) {
-        size_t n = (size_t)ts[i]->numel();
-        host.resize(n);
-        for (size_t k = 0; k < n; k++) host[k] = f32_to_bf16(ts[i]->data[k]);
-        bf16* dst = reinterpret_cast<bf16*>(static_cast<char*>(weights_) + off);
-        CUDA_TRY(cudaMemcpy(dst, host.data(), n * sizeof(bf16), cudaMemcpyHostToDevice));
-        *items[i].dst = dst;
-        off += (n * sizeof(bf16) + 255) & ~(size_t)255;
+        *items[i].dst = reinterpret_cast<bf16*>(static_cast<char*>(weights_) + off);
+        off += ((size_t)ts[i]->numel() * sizeof(bf16) + 255) & ~(size_t)255;
     }
     if (c_.tie_word_embeddings) lm_head_ = emb_;
+
+    // Two pinned staging buffers: host threads fill one (tensors_read_bf16) while cudaMemcpyAsync drains the
+    // other. A buffer holds slices of several tensors; a big tensor spans several fills. Pinned memory lets the
+    // copy run asynchronously at full PCIe rate; the event per buffer says when it may be refilled.
+    size_t stage = (size_t)64 << 20;
+    if (const char* env = getenv("TRAINER_STAGE_BYTES")) stage = std::max<size_t>(256, strtoull(env, nullptr, 10));   // tests: many fills
+    stage = std::min(stage, std::max<size_t>(total, 256));
+    stage &= ~(size_t)1;
+    UploadStaging st;
+    Status s = st.init(stage);
+    if (!s.empty()) return s;
+    std::vector<Bf16Slice> slices;
+    std::vector<std::pair<bf16*, size_t>> copies;   // (device destination, bytes) of each slice, in buffer order
+    size_t used = 0;
+    int cur = 0;
+    auto flush = [&]() -> Status {   // fill the current buffer, start its copies, switch to the other buffer
+        if (slices.empty()) return "";
+        Status r = tensors_read_bf16(w, slices);
+        if (!r.empty()) return r;
+        const char* src = st.buf[cur];
+        for (auto& c : copies) {
+            CUDA_TRY(cudaMemcpyAsync(c.first, src, c.second, cudaMemcpyHostToDevice, stream_));
+            src += c.second;
+        }
+        CUDA_TRY(cudaEventRecord(st.done[cur], stream_));
+        st.pending[cur] = true;
+        cur ^= 1;
+        if (st.pending[cur]) CUDA_TRY(cudaEventSynchronize(st.done[cur]));   // its copies have read it
+        st.pending[cur] = false;
+        slices.clear(); copies.clear(); used = 0;
+        return "";
+    };
+    for (size_t i = 0; i < items.size(); i++) {
+        const int64_t n = ts[i]->numel();
+        for (int64_t k = 0; k < n;) {
+            if (used + sizeof(bf16) > stage) { s = flush(); if (!s.empty()) return s; }
+            int64_t c = std::min<int64_t>(n - k, (int64_t)((stage - used) / sizeof(bf16)));
+            slices.push_back({ts[i], k, c, reinterpret_cast<uint16_t*>(st.buf[cur] + used)});
+            copies.push_back({*items[i].dst + k, (size_t)c * sizeof(bf16)});
+            used += (size_t)c * sizeof(bf16);
+            k += c;
+        }
+    }
+    s = flush();
+    if (!s.empty()) return s;
+    CUDA_TRY(cudaStreamSynchronize(stream_));   // before the staging buffers are freed
     return "";
 }
 
@@ -848,7 +935,8 @@ std::unique_ptr<Backend> make_cuda_backend(std::string* why) {
                         std::to_string(prop.minor) + "; bf16 tensor cores need 8.0 or newer";
         return nullptr;
     }
-    if (cudaSetDevice(0) != cudaSuccess) {
+    // cudaFree(0) creates the context here, so its cost shows as the trainer's "backend_create" phase.
+    if (cudaSetDevice(0) != cudaSuccess || cudaFree(0) != cudaSuccess) {
         if (why) *why = "cudaSetDevice(0) failed";
         return nullptr;
     }
