@@ -59,6 +59,11 @@ peak_run $OUT/ours_b16.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl -
 echo "[bench] ours: batch 16, 6 steps with TRAINER_PROFILE=1 (GPU time per part of a step, not timed)"
 TRAINER_PROFILE=1 peak_run $OUT/ours_prof.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o3 --device ${BENCH_DEVICE:-cuda} \
   --micro-batch 16 --accum 1 --epochs 1 --max-steps 6 --no-shuffle --max-len 384 || echo "ours profile failed"
+# dev/NOTES.md experiment 6: the tensor-core attention (TRAINER_ATTENTION=tc), same setting, half the steps
+# (steady state is reached after 2): the difference to the row above is the attention's share.
+echo "[bench] ours: batch 16, no recompute, TRAINER_ATTENTION=tc, $((STEPS / 2)) steps"
+peak_run $OUT/ours_b16_tc.jsonl env TRAINER_ATTENTION=tc "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o3 --device ${BENCH_DEVICE:-cuda} \
+  --micro-batch 16 --accum 1 --epochs 1 --max-steps $((STEPS / 2)) --no-shuffle --max-len 384 || { echo "ours b16 tc failed"; tail -5 $OUT/ours_b16_tc.jsonl.err; }
 echo "[bench] ours: classic 4 x 4 with --recompute, $((STEPS / 2)) steps"
 peak_run $OUT/ours_4x4r.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o2 --device ${BENCH_DEVICE:-cuda} \
   --micro-batch 4 --accum 4 --epochs 1 --max-steps $((STEPS / 2)) --no-shuffle --max-len 384 --recompute || echo "ours 4x4 failed"
@@ -106,6 +111,7 @@ def train_stats(f):
             "loss_first": steps[0]["loss"], "loss_last": steps[-1]["loss"]}
 b16, r44 = train_stats(f"{out}/ours_b16.jsonl"), train_stats(f"{out}/ours_4x4r.jsonl")
 profile = next((e for e in events(f"{out}/ours_prof.jsonl") if e.get("event") == "profile"), None)
+b16tc = train_stats(f"{out}/ours_b16_tc.jsonl")   # TRAINER_ATTENTION=tc
 gen = events(f"{out}/ours_gen.jsonl")
 gstart = next((e for e in gen if e.get("event") == "start"), None); geval = next((e for e in gen if e.get("event") == "eval"), None)
 # generation time: the start event is printed once the model is on the device; eval after the last sample
@@ -117,10 +123,11 @@ hf_classic = hf.get("seed_recipe", {}).get("tokens_per_s")   # checkpointing, 4 
 hf_best = max([v["tokens_per_s"] for v in hf.values() if "tokens_per_s" in v] or [0]) or None
 res = {"card": card, "date": datetime.date.today().isoformat(),
        "ours_tokens_per_s": b16 and round(b16["tokens_per_s"]), "ours_classic_recompute_tokens_per_s": r44 and round(r44["tokens_per_s"]),
+       "ours_tc_attention_tokens_per_s": b16tc and round(b16tc["tokens_per_s"]),
        "hf_classic_tokens_per_s": hf_classic, "hf_best_tokens_per_s": hf_best,
        "two_epoch_s": b16 and round(b16["two_epoch_s"], 1), "startup_s": b16 and b16["startup_s"],
        "peak_mem_gib": b16 and b16["peak_mem_gib"], "peak_mem_classic_recompute_gib": r44 and r44["peak_mem_gib"],
-       "generate_ms_per_sample": gen_ms and round(gen_ms, 2), "hf_generate_ms_per_sample": hf_gen and round(hf_gen * 1000, 1), "hf": hf, "ours_b16": b16, "ours_4x4_recompute": r44,
+       "generate_ms_per_sample": gen_ms and round(gen_ms, 2), "hf_generate_ms_per_sample": hf_gen and round(hf_gen * 1000, 1), "hf": hf, "ours_b16": b16, "ours_b16_tc_attention": b16tc, "ours_4x4_recompute": r44,
        "profile_b16": profile and profile.get("parts")}
 os.makedirs(f"{root}/../../bench/results", exist_ok=True)
 name = f"trainer-{card.replace(' ', '-').lower()}-{res['date']}.json"
@@ -129,7 +136,7 @@ for d in (out, f"{root}/../../bench/results"):
 def f(x, d=0): return "n/a" if x is None else f"{x:,.{d}f}"
 print(f"\n=== trainer benchmark on {card}, {res['date']} ===")
 print(f"| setting | tokens/s | s/step | 2 epochs (s) | peak GiB |\n|---|---|---|---|---|")
-for label, s in (("ours, batch 16", b16), ("ours, 4x4 --recompute", r44)):
+for label, s in (("ours, batch 16", b16), ("ours, batch 16, TRAINER_ATTENTION=tc", b16tc), ("ours, 4x4 --recompute", r44)):
     if s: print(f"| {label} | {f(s['tokens_per_s'])} | {f(s['s_per_step'],3)} | {f(s['two_epoch_s'],1)} | {f(s['peak_mem_gib'],1)} |")
 for k, v in hf.items():
     if "tokens_per_s" in v: print(f"| HF {k} | {f(v['tokens_per_s'])} | {f(v.get('s_per_opt_step'),3)} | {f(500*16*384/v['tokens_per_s'],1)} | {f(v.get('peak_mem_GiB'),1)} |")
@@ -147,6 +154,7 @@ if profile and profile.get("parts"):
 if b16 and b16.get("startup_phases_ms"):
     print("start-up phases, batch 16 run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in b16["startup_phases_ms"].items()) +
           f"; trainer total {b16['startup_total_ms']:.0f} (from main; startup_s also counts exec and dynamic loading)")
+if b16 and b16tc: print(f"attention: TRAINER_ATTENTION=tc {b16tc['s_per_step']*1000:.1f} ms/step vs simt {b16['s_per_step']*1000:.1f} ms/step (difference = attention time saved)")
 if b16 and hf_classic: print(f"ratio to HF classic: {b16['tokens_per_s']/hf_classic:.2f}x")
 if b16 and hf_best: print(f"ratio to HF best (this call): {b16['tokens_per_s']/hf_best:.2f}x")
 print(f"wrote {name}")

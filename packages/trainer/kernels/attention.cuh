@@ -6,7 +6,7 @@
 // (one warp per key, looping over the H/KVH query heads of its group). delta (B, H, T) = rowsum(dO * O).
 // A warp owns ATTN_RPW rows (each shared-memory K/V/Q element read serves all of them); lanes own keys
 // (scores) or head dims (accumulators). D in {16, 32, 64, 128} (static shared memory, fp32 tiles).
-// TODO(cuda): tensor-core tiles (mma.sync / wgmma) once the GPU run has confirmed this version.
+// attention_tc.cuh has the same on tensor cores (WMMA); the backend picks one with TRAINER_ATTENTION=tc|simt.
 #pragma once
 #include "cuda_utils.cuh"
 

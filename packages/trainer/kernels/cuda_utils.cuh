@@ -10,6 +10,9 @@
 #include <cuda_bf16.h>
 // Kernel launch; written as a macro so the emulator can run the same launch sites.
 #define LAUNCH(kernel, grid, block, stream) kernel<<<grid, block, 0, stream>>>
+#define LAUNCH_SMEM(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
+// The launch's dynamic shared memory (LAUNCH_SMEM's smem bytes), as a byte pointer named `name`.
+#define DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
 #endif
 #include <cmath>
 #include <cstdint>

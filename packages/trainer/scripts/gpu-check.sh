@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The ONE script to run on a GPU machine (H100/H200, nvcc + cuBLASLt in /usr/local/cuda): builds with CUDA,
 # runs the kernel unit tests, the golden tests on the CUDA backend (cuBLASLt GEMMs, then our own GEMM,
-# then with recomputation), compute-sanitizer memcheck on a 3-step tiny `qwen3-lora train` run and on
-# the golden test, racecheck on the shared-memory kernels (attention, GEMMs), and prints one summary. Logs go to $OUT (or
+# then with recomputation, then with the tensor-core attention TRAINER_ATTENTION=tc), compute-sanitizer
+# memcheck on a 3-step tiny `qwen3-lora train` run and on the golden test, racecheck on the shared-memory
+# kernels (attention, GEMMs; memcheck/racecheck/synccheck on the tc attention), and prints one summary. Logs go to $OUT (or
 # ./gpu-check-out). Budget: about 5 minutes; every step has a timeout and says PASS / FAIL / SKIP.
 # Usage (from the repository root): bash packages/trainer/scripts/gpu-check.sh
 set -uo pipefail
@@ -83,9 +84,11 @@ if [ $BUILT = 1 ] && [ ! -x "$TB" ]; then
         -L/usr/local/cuda/lib64 -lcudart -ldl -lpthread -fopenmp -o "$TB"
 fi
 
-# --- 2. kernel unit tests (each kernel vs a double-precision CPU computation; both GEMM paths)
+# --- 2. kernel unit tests (each kernel vs a double-precision CPU computation; both GEMM paths, both
+#        attention implementations: "attention" = CUDA cores, "attention tc" = tensor cores)
 if [ -x "$TK" ]; then
     run "kernel unit tests" 120 test_kernels.log "$TK"
+    grep -E '^(ok|FAIL) +attention tc' "$OUT/test_kernels.log" >"$OUT/test_kernels_attention_tc.txt" 2>/dev/null
 else
     record "kernel unit tests" SKIP "test_kernels did not build"
 fi
@@ -94,6 +97,7 @@ fi
 if [ -x "$TB" ]; then
     run "CUDA backend checks (test_cuda_backend)" 120 test_cuda_backend.log "$TB"
     run "CUDA backend checks, own GEMM" 120 test_cuda_backend_owngemm.log env TRAINER_GEMM=own "$TB"
+    run "CUDA backend checks, tc attention" 120 test_cuda_backend_tc.log env TRAINER_ATTENTION=tc "$TB"
 else
     record "CUDA backend checks" SKIP "test_cuda_backend did not build"
 fi
@@ -106,6 +110,8 @@ if [ $BUILT = 1 ]; then
     grep -E '^(ok|FAIL)|^==|parts at' "$OUT/ctest_gpu.log" >"$OUT/ctest_gpu_summary.txt" 2>/dev/null
     run "golden tests, CUDA, own GEMM (TRAINER_GEMM=own)" 180 ctest_gpu_owngemm.log env TRAINER_GEMM=own "${GOLDEN[@]}"
     run "golden tests, CUDA, recompute (TRAINER_RECOMPUTE=1)" 180 ctest_gpu_recompute.log env TRAINER_RECOMPUTE=1 "${GOLDEN[@]}"
+    run "golden tests, CUDA, tc attention (TRAINER_ATTENTION=tc)" 180 ctest_gpu_tc.log env TRAINER_ATTENTION=tc "${GOLDEN[@]}"
+    grep -E '^(ok|FAIL)|^==|parts at' "$OUT/ctest_gpu_tc.log" >"$OUT/ctest_gpu_tc_summary.txt" 2>/dev/null
 else
     record "golden tests, CUDA backend" SKIP "build failed"
 fi
@@ -160,7 +166,11 @@ if [ $SAN_OK = 1 ]; then
         "$SAN" --tool memcheck --error-exitcode 3 "$BUILD/test_reference" --backend cuda \
         --golden "$ROOT/tests/golden/tiny" --weights model.safetensors
     run "racecheck: our shared-memory kernels" 150 racecheck_kernels.log \
-        "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention lora_matmul matmul_own
+        "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention_simt lora_matmul matmul_own
+    # the tensor-core attention (dynamic shared memory, __syncwarp hand-offs between WMMA and threads)
+    run "racecheck: tc attention" 150 racecheck_attention_tc.log "$SAN" --tool racecheck --error-exitcode 3 "$TK" attention_tc
+    run "memcheck: tc attention" 120 memcheck_attention_tc.log "$SAN" --tool memcheck --error-exitcode 3 "$TK" attention_tc
+    run "synccheck: tc attention" 120 synccheck_attention_tc.log "$SAN" --tool synccheck --error-exitcode 3 "$TK" attention_tc
 fi
 
 # --- summary
@@ -168,7 +178,9 @@ fi
     echo "================ gpu-check summary ($(( $(date +%s) - T0 )) s) ================"
     printf '%s\n' "${SUMMARY[@]}"
     [ -s "$OUT/ctest_gpu_summary.txt" ] && { echo "--- golden checks (CUDA, cuBLASLt path)"; cat "$OUT/ctest_gpu_summary.txt"; }
-    grep -h "GEMM path" "$OUT"/ctest_gpu*.log "$OUT"/train_cuda.log 2>/dev/null | sort | uniq -c
+    [ -s "$OUT/ctest_gpu_tc_summary.txt" ] && { echo "--- golden checks (CUDA, cuBLASLt path, TRAINER_ATTENTION=tc)"; cat "$OUT/ctest_gpu_tc_summary.txt"; }
+    [ -s "$OUT/test_kernels_attention_tc.txt" ] && { echo "--- tensor-core attention kernel checks"; cat "$OUT/test_kernels_attention_tc.txt"; }
+    grep -h "GEMM path\|cuda backend: attention" "$OUT"/ctest_gpu*.log "$OUT"/train_cuda.log 2>/dev/null | sort | uniq -c
     if [ $HAVE_GPU = 0 ]; then echo "RESULT: NOT a GPU run: nothing was checked on a GPU; $FAILED failure(s) (logs in $OUT)"
     else echo "RESULT: $([ $FAILED = 0 ] && echo 'all checks passed' || echo "$FAILED check(s) FAILED") (logs in $OUT)"; fi
 } | tee "$OUT/summary.txt"

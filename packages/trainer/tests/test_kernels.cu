@@ -13,6 +13,7 @@
 
 #include "adamw.cuh"
 #include "attention.cuh"
+#include "attention_tc.cuh"
 #include "convert.cuh"
 #include "cross_entropy.cuh"
 #include "dropout.cuh"
@@ -361,12 +362,20 @@ static void test_qk_norm_rope() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Attention: causal + right padding + GQA, forward and backward vs a naive CPU version.
+// Attention: causal + right padding + GQA, forward and backward vs a naive CPU version, for both
+// implementations (attention.cuh on CUDA cores, attention_tc.cuh on tensor cores). Configurations cover
+// every head_dim, T below / above / not a multiple of the 64-row tiles, group sizes 1, 2 and 4, lengths
+// 1, exactly one tile, and rows whose padding leaves whole key tiles unattended.
 
-static void test_attention() {
+static void test_attention(bool simt, bool tc) {
     struct Cfg { int D, B, T, H, KVH; std::vector<int32_t> len; };
+    // Tolerances: simt keeps dO and the softmax in fp32 (only its bf16 output is rounded). tc rounds dO, P and
+    // dS to bf16 as WMMA operands (as flash-attention does): ~2^-9 relative per element, random in sign.
+    struct Impl { AttentionImpl impl; const char* name; double tol_o, tol_dqk, tol_dv; };
+    const Impl impls[] = {{ATTENTION_SIMT, "attention", 6e-3, 1e-4, 6e-3}, {ATTENTION_TC, "attention tc", 6e-3, 6e-3, 6e-3}};
     for (const Cfg& cf : {Cfg{16, 2, 37, 4, 2, {37, 23}}, Cfg{64, 2, 37, 4, 2, {37, 23}}, Cfg{128, 2, 37, 4, 2, {37, 23}},
-                          Cfg{32, 3, 70, 6, 2, {70, 1, 40}}}) {
+                          Cfg{32, 3, 70, 6, 2, {70, 1, 40}}, Cfg{128, 2, 150, 4, 1, {150, 97}},
+                          Cfg{64, 2, 130, 2, 2, {130, 64}}}) {
         const int D = cf.D, B = cf.B, T = cf.T, H = cf.H, KVH = cf.KVH, g = H / KVH;
         const std::vector<int32_t>& len = cf.len;
         auto q = round_bf16(randn((size_t)B * T * H * D)), k = round_bf16(randn((size_t)B * T * KVH * D)),
@@ -374,57 +383,78 @@ static void test_attention() {
         std::unique_ptr<Dev<bf16>> dq_in(up_b(q)), dk_in(up_b(k)), dv_in(up_b(v));
         std::unique_ptr<Dev<float>> ddo(up_f(dout));
         std::unique_ptr<Dev<int32_t>> dlen(up_i(len));
-        Dev<bf16> out(q.size()), dv(v.size());
-        Dev<float> lse((size_t)B * H * T), delta((size_t)B * H * T), dq(q.size()), dk(k.size());
-        attention_forward(out.p, lse.p, dq_in->p, dk_in->p, dv_in->p, dlen->p, B, T, H, KVH, D, 0);
-        SYNC();
-        auto o_gpu = down(out);   // backward uses the bf16 O, as in the backend
-        attention_backward(dq.p, dk.p, dv.p, delta.p, ddo->p, out.p, dq_in->p, dk_in->p, dv_in->p, lse.p, dlen->p, B, T, H, KVH, D, 0);
-        SYNC();
-        const double scale = 1.0 / std::sqrt((double)D);
-        std::vector<double> oref(q.size()), dqr(q.size(), 0), dkr(k.size(), 0), dvr(v.size(), 0);
-        auto Q = [&](int b, int t, int h, int d) { return (double)q[(((size_t)b * T + t) * H + h) * D + d]; };
-        auto K = [&](int b, int t, int h, int d) { return (double)k[(((size_t)b * T + t) * KVH + h) * D + d]; };
-        auto Vv = [&](int b, int t, int h, int d) { return (double)v[(((size_t)b * T + t) * KVH + h) * D + d]; };
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < H; h++)
-                for (int i = 0; i < T; i++) {
-                    int kv = h / g, n = std::min(i, len[b] - 1) + 1;
-                    std::vector<double> p(n), dp(n);
-                    double mx = -1e300, sum = 0;
-                    for (int j = 0; j < n; j++) {
-                        double s = 0;
-                        for (int d = 0; d < D; d++) s += Q(b, i, h, d) * K(b, j, kv, d);
-                        p[j] = s * scale;
-                        mx = std::max(mx, p[j]);
-                    }
-                    for (int j = 0; j < n; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
-                    for (int j = 0; j < n; j++) p[j] /= sum;
-                    size_t orow = (((size_t)b * T + i) * H + h) * D;
-                    double dl = 0;
-                    for (int d = 0; d < D; d++) {
-                        double o = 0;
-                        for (int j = 0; j < n; j++) o += p[j] * Vv(b, j, kv, d);
-                        oref[orow + d] = o;
-                        dl += dout[orow + d] * o_gpu[orow + d];
-                    }
-                    for (int j = 0; j < n; j++) {
-                        double s = 0;
-                        for (int d = 0; d < D; d++) s += dout[orow + d] * Vv(b, j, kv, d);
-                        double ds = p[j] * (s - dl);
-                        size_t krow = (((size_t)b * T + j) * KVH + kv) * D;
+        for (const Impl& im : impls) {
+            if (!(im.impl == ATTENTION_TC ? tc : simt)) continue;
+            Dev<bf16> out(q.size()), dv(v.size());
+            Dev<float> lse((size_t)B * H * T), delta((size_t)B * H * T), dq(q.size()), dk(k.size());
+            attention_forward(im.impl, out.p, lse.p, dq_in->p, dk_in->p, dv_in->p, dlen->p, B, T, H, KVH, D, 0);
+            SYNC();
+            auto o_gpu = down(out);   // backward uses the bf16 O, as in the backend
+            auto lse_gpu = down(lse);
+            attention_backward(im.impl, dq.p, dk.p, dv.p, delta.p, ddo->p, out.p, dq_in->p, dk_in->p, dv_in->p, lse.p, dlen->p,
+                               B, T, H, KVH, D, 0);
+            SYNC();
+            auto dq1 = down(dq), dk1 = down(dk), dv1 = down(dv);
+            // no atomics: a second backward must give the same bits
+            dq.poison(); dk.poison(); dv.poison();
+            attention_backward(im.impl, dq.p, dk.p, dv.p, delta.p, ddo->p, out.p, dq_in->p, dk_in->p, dv_in->p, lse.p, dlen->p,
+                               B, T, H, KVH, D, 0);
+            SYNC();
+            auto dq2 = down(dq), dk2 = down(dk), dv2 = down(dv);
+            const bool same = std::memcmp(dq1.data(), dq2.data(), dq1.size() * 4) == 0 &&
+                              std::memcmp(dk1.data(), dk2.data(), dk1.size() * 4) == 0 &&
+                              std::memcmp(dv1.data(), dv2.data(), dv1.size() * 4) == 0;
+            const double scale = 1.0 / std::sqrt((double)D);
+            std::vector<double> oref(q.size()), lref((size_t)B * H * T), dqr(q.size(), 0), dkr(k.size(), 0), dvr(v.size(), 0);
+            std::vector<float> lse_got((size_t)B * H * T);
+            auto Q = [&](int b, int t, int h, int d) { return (double)q[(((size_t)b * T + t) * H + h) * D + d]; };
+            auto K = [&](int b, int t, int h, int d) { return (double)k[(((size_t)b * T + t) * KVH + h) * D + d]; };
+            auto Vv = [&](int b, int t, int h, int d) { return (double)v[(((size_t)b * T + t) * KVH + h) * D + d]; };
+            for (int b = 0; b < B; b++)
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < T; i++) {
+                        int kv = h / g, n = std::min(i, len[b] - 1) + 1;
+                        std::vector<double> p(n), dp(n);
+                        double mx = -1e300, sum = 0;
+                        for (int j = 0; j < n; j++) {
+                            double s = 0;
+                            for (int d = 0; d < D; d++) s += Q(b, i, h, d) * K(b, j, kv, d);
+                            p[j] = s * scale;
+                            mx = std::max(mx, p[j]);
+                        }
+                        for (int j = 0; j < n; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
+                        for (int j = 0; j < n; j++) p[j] /= sum;
+                        const size_t li = ((size_t)b * H + h) * T + i;
+                        lref[li] = mx + std::log(sum);
+                        lse_got[li] = lse_gpu[li];
+                        size_t orow = (((size_t)b * T + i) * H + h) * D;
+                        double dl = 0;
                         for (int d = 0; d < D; d++) {
-                            dqr[orow + d] += scale * ds * K(b, j, kv, d);
-                            dkr[krow + d] += scale * ds * Q(b, i, h, d);
-                            dvr[krow + d] += p[j] * dout[orow + d];
+                            double o = 0;
+                            for (int j = 0; j < n; j++) o += p[j] * Vv(b, j, kv, d);
+                            oref[orow + d] = o;
+                            dl += dout[orow + d] * o_gpu[orow + d];
+                        }
+                        for (int j = 0; j < n; j++) {
+                            double s = 0;
+                            for (int d = 0; d < D; d++) s += dout[orow + d] * Vv(b, j, kv, d);
+                            double ds = p[j] * (s - dl);
+                            size_t krow = (((size_t)b * T + j) * KVH + kv) * D;
+                            for (int d = 0; d < D; d++) {
+                                dqr[orow + d] += scale * ds * K(b, j, kv, d);
+                                dkr[krow + d] += scale * ds * Q(b, i, h, d);
+                                dvr[krow + d] += p[j] * dout[orow + d];
+                            }
                         }
                     }
-                }
-        std::string sfx = " D=" + std::to_string(D) + " (T=" + std::to_string(T) + ", pad, GQA " + std::to_string(g) + ")";
-        check("attention forward" + sfx, rel(o_gpu, oref), 6e-3);
-        check("attention backward dQ" + sfx, rel(down(dq), dqr), 1e-4);
-        check("attention backward dK" + sfx, rel(down(dk), dkr), 1e-4);
-        check("attention backward dV (bf16)" + sfx, rel(down(dv), dvr), 6e-3);
+            std::string sfx = " D=" + std::to_string(D) + " (T=" + std::to_string(T) + ", pad, GQA " + std::to_string(g) + ")";
+            check(std::string(im.name) + " forward" + sfx, rel(o_gpu, oref), im.tol_o);
+            check(std::string(im.name) + " forward lse" + sfx, rel(lse_got, lref), 1e-5);
+            check(std::string(im.name) + " backward dQ" + sfx, rel(dq1, dqr), im.tol_dqk);
+            check(std::string(im.name) + " backward dK" + sfx, rel(dk1, dkr), im.tol_dqk);
+            check(std::string(im.name) + " backward dV (bf16)" + sfx, rel(dv1, dvr), im.tol_dv);
+            check(std::string(im.name) + " backward bitwise repeatable" + sfx, same ? 0.0 : 1.0, 0.0);
+        }
     }
 }
 
@@ -550,7 +580,7 @@ static void test_adamw() {
 }
 
 // Optional arguments pick groups (matmul = both GEMM paths, matmul_own, lora_matmul rmsnorm rope attention swiglu embedding cross_entropy
-// adamw), e.g. for a shorter compute-sanitizer racecheck run; none = all.
+// adamw; attention = attention_simt + attention_tc), e.g. for a shorter compute-sanitizer racecheck run; none = all.
 int main(int argc, char** argv) {
     auto want = [&](const char* g) {
         if (argc < 2) return true;
@@ -579,7 +609,8 @@ int main(int argc, char** argv) {
     if (want("lora_matmul")) test_lora_matmul();
     if (want("rmsnorm")) test_rmsnorm();
     if (want("rope")) test_qk_norm_rope();
-    if (want("attention")) test_attention();
+    if (want("attention") || want("attention_simt") || want("attention_tc"))
+        test_attention(want("attention") || want("attention_simt"), want("attention") || want("attention_tc"));
     if (want("swiglu")) test_swiglu();
     if (want("embedding")) test_embedding();
     if (want("cross_entropy")) test_cross_entropy();

@@ -25,6 +25,7 @@
 
 #include "adamw.cuh"
 #include "attention.cuh"
+#include "attention_tc.cuh"
 #include "convert.cuh"
 #include "cross_entropy.cuh"
 #include "dropout.cuh"
@@ -228,6 +229,7 @@ private:
     cudaStream_t stream_ = nullptr;
     MatmulEngine mm_;
     StepProfiler prof_;                 // TRAINER_PROFILE=1: GPU time per part of a step
+    AttentionImpl attn_ = ATTENTION_SIMT;   // TRAINER_ATTENTION=tc|simt
 
     // weights (one allocation)
     void* weights_ = nullptr;
@@ -265,6 +267,9 @@ Status CudaBackend::init(const Qwen3Config& cfg, const LoraConfig& lc, const Wei
     recompute_ = recompute_ || (rc && strcmp(rc, "1") == 0);   // env: lets the golden tests exercise it
     const char* prof = getenv("TRAINER_PROFILE");
     prof_.on = prof && strcmp(prof, "1") == 0;
+    Status as = attention_impl_from_env(&attn_);
+    if (!as.empty()) return "cuda backend: " + as;
+    std::fprintf(stderr, "cuda backend: attention: %s\n", attention_impl_name(attn_));
     if (max_B <= 0 || max_T <= 0) return "cuda backend: max_B and max_T must be positive";
     if (!attention_supports(cfg.head_dim))
         return "cuda backend: head_dim " + std::to_string(cfg.head_dim) + " is not supported (16, 32, 64, 128)";
@@ -705,7 +710,7 @@ Status CudaBackend::layer_forward(int l, const LayerActs& A, const float* x_in, 
     qk_norm_rope_forward(A.k, A.k_raw, A.k_rstd, fk_, W.kn, cos_, sin_, N, T_, KV, D, c_.rms_norm_eps, stream_);
     convert_f32_to_bf16(A.v, fv_, (size_t)N * KV * D, stream_);
     PART("attention_fwd");
-    attention_forward(A.att, A.lse, A.q, A.k, A.v, d_len_, B_, T_, H, KV, D, stream_);
+    attention_forward(attn_, A.att, A.lse, A.q, A.k, A.v, d_len_, B_, T_, H, KV, D, stream_);
     CUDA_LAUNCH_CHECK();
     PART("norm");
     TRY(mm(MATMUL_NT, A.x_mid, x_in, 1.f, A.att, W.wo, N, C, H * D));     // residual add fused (C = x_in)
@@ -781,7 +786,7 @@ Status CudaBackend::layer_backward(int l, const LayerActs& A, const float* x_in,
     TRY(mm(MATMUL_NN, datt_, nullptr, 0.f, dres_bf_, W.wo, N, H * D, C));
     TRY(lora_backward<float>(l, LORA_O, dres_, A.att, A.lu[LORA_O], datt_, seed));
     PART("attention_bwd");
-    attention_backward(dq_, dk_, dv_bf_, delta_, datt_, A.att, A.q, A.k, A.v, A.lse, d_len_, B_, T_, H, KV, D, stream_);
+    attention_backward(attn_, dq_, dk_, dv_bf_, delta_, datt_, A.att, A.q, A.k, A.v, A.lse, d_len_, B_, T_, H, KV, D, stream_);
     PART("rope");
     qk_norm_rope_backward(dq_bf_, dq_, A.q_raw, A.q_rstd, W.qn, cos_, sin_, N, T_, H, D, stream_);
     qk_norm_rope_backward(dk_bf_, dk_, A.k_raw, A.k_rstd, W.kn, cos_, sin_, N, T_, KV, D, stream_);
