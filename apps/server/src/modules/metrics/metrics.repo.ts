@@ -46,6 +46,41 @@ export const greaterMax = (a: { step: number; value: number }, b: { step: number
 export async function insertPoints(q: Q, runId: string, rows: PointRow[], heartbeatAt?: Date): Promise<PointRow[]> {
   if (!rows.length) return [];
   const points = distinctSorted(rows);
+  const { rows: out } = await q.query<{ n: number; key: string | null; step: number | null }>(pointsStatement(runId, points, heartbeatAt, false));
+  const inserted = out[0]!.n;
+  if (inserted === points.length) return points;
+  if (inserted === 0) return [];
+  const isNew = new Set(out.map((r) => `${r.step}\u0000${r.key}`));
+  const fresh = points.filter((r) => isNew.has(`${r.step}\u0000${r.key}`));
+  const more = new Args([runId]);
+  await q.query(`WITH series AS (${upsertSeriesSql(more, fresh, "true")}) ${upsertRollupsSql(more, fresh, "true")}`, more.values);
+  return fresh;
+}
+
+/** SQLSTATE of swanhouse_partial_batch() (migration 20261128070000_ingest_partial_batch). */
+const PARTIAL_BATCH = "SHPB1";
+
+/**
+ * insertPoints without a transaction (one round trip less than BEGIN … COMMIT, and no pinned connection):
+ * the statement is atomic by itself as long as every point is new or none is. A batch with some points
+ * already stored makes the statement raise (undoing it) and answers "partial": the caller then runs
+ * insertPoints in a transaction.
+ */
+export async function insertPointsAlone(db: Pick<Db, "pool">, runId: string, rows: PointRow[], heartbeatAt?: Date): Promise<PointRow[] | "partial"> {
+  if (!rows.length) return [];
+  const points = distinctSorted(rows);
+  try {
+    const { rows: out } = await db.pool.query<{ n: number }>(pointsStatement(runId, points, heartbeatAt, true));
+    return out[0]!.n === 0 ? [] : points;
+  } catch (err) {
+    if ((err as { code?: string }).code === PARTIAL_BATCH) return "partial";
+    throw err;
+  }
+}
+
+/** The one statement: heartbeat, insert, and the summaries when every point was new. `refusePartial`:
+ * raise when only some were (outside a transaction), else return the (key, step) of the new ones. */
+function pointsStatement(runId: string, points: PointRow[], heartbeatAt: Date | undefined, refusePartial: boolean) {
   const args = new Args([runId]);
   const insert = `INSERT INTO scalar_points (run_id, key, step, value, time)
      SELECT $1, k, s, v, t FROM unnest(${args.add(textArray(points.map((r) => r.key)))}::text[], ${args.add(numberArray(points.map((r) => r.step)))}::int4[],
@@ -56,23 +91,18 @@ export async function insertPoints(q: Q, runId: string, rows: PointRow[], heartb
   const heartbeat = `UPDATE runs SET last_heartbeat_at = ${args.add(heartbeatAt ?? null)} WHERE id = $1 AND ${args.last}::timestamptz IS NOT NULL`;
   const total = args.add(points.length);
   const allNew = `(SELECT n FROM n) = ${total}`;
-  const { rows: out } = await q.query<{ n: number; key: string | null; step: number | null }>(
-    `WITH heartbeat AS (${heartbeat}),
+  const answer = refusePartial
+    ? `SELECT CASE WHEN n.n > 0 AND n.n < ${total} THEN swanhouse_partial_batch() ELSE n.n END AS n FROM n`
+    : `SELECT n.n, ins.key, ins.step FROM n LEFT JOIN ins ON n.n < ${total}`;
+  return {
+    text: `WITH heartbeat AS (${heartbeat}),
        ins AS (${insert}),
        n AS (SELECT count(*)::int AS n FROM ins),
        series AS (${upsertSeriesSql(args, points, allNew)}),
        rollups AS (${upsertRollupsSql(args, points, allNew)})
-     SELECT n.n, ins.key, ins.step FROM n LEFT JOIN ins ON n.n < ${total}`,
-    args.values,
-  );
-  const inserted = out[0]!.n;
-  if (inserted === points.length) return points;
-  if (inserted === 0) return [];
-  const isNew = new Set(out.map((r) => `${r.step}\u0000${r.key}`));
-  const fresh = points.filter((r) => isNew.has(`${r.step}\u0000${r.key}`));
-  const more = new Args([runId]);
-  await q.query(`WITH series AS (${upsertSeriesSql(more, fresh, "true")}) ${upsertRollupsSql(more, fresh, "true")}`, more.values);
-  return fresh;
+     ${answer}`,
+    values: args.values,
+  };
 }
 
 /** Numbered query parameters: `add` returns the placeholder of the value it appends. */

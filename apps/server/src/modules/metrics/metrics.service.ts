@@ -7,7 +7,7 @@ import type { Realtime } from "../../plugins/socket.js";
 import type { Actor } from "../../plugins/auth.js";
 import { iso } from "../../lib/serialize.js";
 import type { AccessService } from "../access/access.service.js";
-import { insertLogs, insertPoints, insertTexts, withTransaction } from "./metrics.repo.js";
+import { insertLogs, insertPoints, insertPointsAlone, insertTexts, withTransaction } from "./metrics.repo.js";
 import { readSeries } from "./downsample.js";
 
 type Deps = { db: Pick<Db, "prisma" | "pool">; clock: Clock; realtime: Pick<Realtime, "metrics" | "texts" | "logs">; access: AccessService };
@@ -23,7 +23,9 @@ export function createMetricsService(deps: Deps) {
     const points = (body.metrics ?? []).map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: toDate(m.time, now) }));
     const texts = (body.texts ?? []).map((t) => ({ key: t.key, step: t.step, index: t.index ?? 0, text: t.text, caption: t.caption ?? null, time: toDate(t.time, now) }));
     const logs = (body.logs ?? []).map((l) => ({ level: l.level, message: l.message, seq: l.seq, time: toDate(l.time, now) }));
-    const inserted = await withTransaction(deps.db, async (q) => {
+    // Points alone (the usual request) need no transaction unless the batch was partly re-sent.
+    const alone = points.length && !texts.length && !logs.length ? await insertPointsAlone(deps.db, runId, points, now) : "partial";
+    const inserted = alone !== "partial" ? { p: alone, t: [], l: [] } : await withTransaction(deps.db, async (q) => {
       const p = await insertPoints(q, runId, points, now);
       const t = await insertTexts(q, runId, texts);
       const l = await insertLogs(q, runId, logs);
