@@ -59,6 +59,11 @@ peak_run $OUT/ours_b16.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl -
 echo "[bench] ours: batch 16, 6 steps with TRAINER_PROFILE=1 (GPU time per part of a step, not timed)"
 TRAINER_PROFILE=1 peak_run $OUT/ours_prof.jsonl "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o3 --device ${BENCH_DEVICE:-cuda} \
   --micro-batch 16 --accum 1 --epochs 1 --max-steps 6 --no-shuffle --max-len 384 || echo "ours profile failed"
+# dev/NOTES.md experiment 7: the same profile with the tiled LoRA kernels (the default is skinny): the two
+# "lora" rows are the before / after of the skinny kernels.
+echo "[bench] ours: batch 16, 6 steps with TRAINER_PROFILE=1 TRAINER_LORA=tiled"
+TRAINER_PROFILE=1 peak_run $OUT/ours_prof_tiled.jsonl env TRAINER_LORA=tiled "$EXE" train --model $W/q17 --data $W/train.jsonl --out $W/o3 \
+  --device ${BENCH_DEVICE:-cuda} --micro-batch 16 --accum 1 --epochs 1 --max-steps 6 --no-shuffle --max-len 384 || echo "ours profile tiled failed"
 # dev/NOTES.md experiment 6: the tensor-core attention (TRAINER_ATTENTION=tc), same setting, half the steps
 # (steady state is reached after 2): the difference to the row above is the attention's share.
 echo "[bench] ours: batch 16, no recompute, TRAINER_ATTENTION=tc, $((STEPS / 2)) steps"
@@ -112,6 +117,7 @@ def train_stats(f):
 b16, r44 = train_stats(f"{out}/ours_b16.jsonl"), train_stats(f"{out}/ours_4x4r.jsonl")
 profile = next((e for e in events(f"{out}/ours_prof.jsonl") if e.get("event") == "profile"), None)
 b16tc = train_stats(f"{out}/ours_b16_tc.jsonl")   # TRAINER_ATTENTION=tc
+profile_tiled = next((e for e in events(f"{out}/ours_prof_tiled.jsonl") if e.get("event") == "profile"), None)   # TRAINER_LORA=tiled
 gen = events(f"{out}/ours_gen.jsonl")
 gstart = next((e for e in gen if e.get("event") == "start"), None); geval = next((e for e in gen if e.get("event") == "eval"), None)
 # generation time: the start event is printed once the model is on the device; eval after the last sample
@@ -128,7 +134,7 @@ res = {"card": card, "date": datetime.date.today().isoformat(),
        "two_epoch_s": b16 and round(b16["two_epoch_s"], 1), "startup_s": b16 and b16["startup_s"],
        "peak_mem_gib": b16 and b16["peak_mem_gib"], "peak_mem_classic_recompute_gib": r44 and r44["peak_mem_gib"],
        "generate_ms_per_sample": gen_ms and round(gen_ms, 2), "hf_generate_ms_per_sample": hf_gen and round(hf_gen * 1000, 1), "hf": hf, "ours_b16": b16, "ours_b16_tc_attention": b16tc, "ours_4x4_recompute": r44,
-       "profile_b16": profile and profile.get("parts")}
+       "profile_b16": profile and profile.get("parts"), "profile_b16_lora_tiled": profile_tiled and profile_tiled.get("parts")}
 os.makedirs(f"{root}/../../bench/results", exist_ok=True)
 name = f"trainer-{card.replace(' ', '-').lower()}-{res['date']}.json"
 for d in (out, f"{root}/../../bench/results"):
@@ -154,6 +160,9 @@ if profile and profile.get("parts"):
 if b16 and b16.get("startup_phases_ms"):
     print("start-up phases, batch 16 run (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in b16["startup_phases_ms"].items()) +
           f"; trainer total {b16['startup_total_ms']:.0f} (from main; startup_s also counts exec and dynamic loading)")
+lora_ms = lambda p: p and p.get("parts", {}).get("lora", {}).get("ms_per_step")
+if lora_ms(profile) and lora_ms(profile_tiled):
+    print(f"lora part (experiment 7): skinny {lora_ms(profile):.2f} ms/step vs tiled {lora_ms(profile_tiled):.2f} ms/step (TRAINER_LORA)")
 if b16 and b16tc: print(f"attention: TRAINER_ATTENTION=tc {b16tc['s_per_step']*1000:.1f} ms/step vs simt {b16['s_per_step']*1000:.1f} ms/step (difference = attention time saved)")
 if b16 and hf_classic: print(f"ratio to HF classic: {b16['tokens_per_s']/hf_classic:.2f}x")
 if b16 and hf_best: print(f"ratio to HF best (this call): {b16['tokens_per_s']/hf_best:.2f}x")

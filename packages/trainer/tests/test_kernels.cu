@@ -145,7 +145,8 @@ static void test_matmul(MatmulEngine& eng, const char* path) {
 // ---------------------------------------------------------------------------------------------------
 // LoRA products with dropout on A, B or the output.
 
-static void test_lora_matmul() {
+static void test_lora_matmul(LoraImpl impl) {
+    const std::string tag = impl == LORA_SKINNY ? " [skinny]" : " [tiled]";
     const int N = 70, in = 96, r = 8, out = 130;
     auto x = round_bf16(randn((size_t)N * in)), A = randn((size_t)r * in), dy = randn((size_t)N * out), u = randn((size_t)N * r);
     std::unique_ptr<Dev<bf16>> dx_in(up_b(x));
@@ -154,7 +155,7 @@ static void test_lora_matmul() {
     auto keep = [&](size_t idx) { return (double)dropout_scale(d, idx); };
     {   // u = drop(x) Aᵀ  (N, r)
         Dev<float> o((size_t)N * r);
-        lora_matmul<bf16, float>(o.p, r, dx_in->p, in, 1, dA->p, 1, in, N, r, in, 1.f, 0.f, d, LORA_DROP_A, 0);
+        lora_matmul<bf16, float>(o.p, r, dx_in->p, in, 1, dA->p, 1, in, N, r, in, 1.f, 0.f, d, LORA_DROP_A, 0, nullptr, impl);
         SYNC();
         std::vector<double> ref((size_t)N * r);
         for (int n = 0; n < N; n++)
@@ -163,12 +164,12 @@ static void test_lora_matmul() {
                 for (int i = 0; i < in; i++) s += x[(size_t)n * in + i] * keep((size_t)n * in + i) * A[(size_t)k * in + i];
                 ref[(size_t)n * r + k] = s;
             }
-        check("lora x·Aᵀ with dropout on the input", rel(down(o), ref), 1e-5);
+        check(std::string("lora x·Aᵀ with dropout on the input") + tag, rel(down(o), ref), 1e-5);
     }
     {   // dA += uᵀ drop(x)  (r, in), beta = 1
         auto g0 = randn((size_t)r * in);
         std::unique_ptr<Dev<float>> g(up_f(g0));
-        lora_matmul<float, bf16>(g->p, in, du->p, 1, r, dx_in->p, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, 0);
+        lora_matmul<float, bf16>(g->p, in, du->p, 1, r, dx_in->p, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, 0, nullptr, impl);
         SYNC();
         std::vector<double> ref((size_t)r * in);
         for (int k = 0; k < r; k++)
@@ -177,12 +178,12 @@ static void test_lora_matmul() {
                 for (int n = 0; n < N; n++) s += u[(size_t)n * r + k] * x[(size_t)n * in + i] * keep((size_t)n * in + i);
                 ref[(size_t)k * in + i] = s;
             }
-        check("lora duᵀ·drop(x) accumulate", rel(down(*g), ref), 1e-5);
+        check(std::string("lora duᵀ·drop(x) accumulate") + tag, rel(down(*g), ref), 1e-5);
     }
     {   // dx += drop'(u A)  (N, in)
         auto x0 = randn((size_t)N * in);
         std::unique_ptr<Dev<float>> o(up_f(x0));
-        lora_matmul<float, float>(o->p, in, du->p, r, 1, dA->p, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, 0);
+        lora_matmul<float, float>(o->p, in, du->p, r, 1, dA->p, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, 0, nullptr, impl);
         SYNC();
         std::vector<double> ref((size_t)N * in);
         for (int n = 0; n < N; n++)
@@ -191,12 +192,12 @@ static void test_lora_matmul() {
                 for (int k = 0; k < r; k++) s += u[(size_t)n * r + k] * A[(size_t)k * in + i];
                 ref[(size_t)n * in + i] = x0[(size_t)n * in + i] + s * keep((size_t)n * in + i);
             }
-        check("lora dx += drop'(du·A)", rel(down(*o), ref), 1e-5);
+        check(std::string("lora dx += drop'(du·A)") + tag, rel(down(*o), ref), 1e-5);
     }
     {   // dB = 2 dyᵀ u (out, r): transposed strided A operand, K = tokens
         Dev<float> o((size_t)out * r);
         DropoutSpec none;
-        lora_matmul<float, float>(o.p, r, ddy->p, 1, out, du->p, r, 1, out, r, N, 2.f, 0.f, none, LORA_DROP_NONE, 0);
+        lora_matmul<float, float>(o.p, r, ddy->p, 1, out, du->p, r, 1, out, r, N, 2.f, 0.f, none, LORA_DROP_NONE, 0, nullptr, impl);
         SYNC();
         std::vector<double> ref((size_t)out * r);
         for (int o2 = 0; o2 < out; o2++)
@@ -205,7 +206,7 @@ static void test_lora_matmul() {
                 for (int n = 0; n < N; n++) s += dy[(size_t)n * out + o2] * u[(size_t)n * r + k];
                 ref[(size_t)o2 * r + k] = 2 * s;
             }
-        check("lora dyᵀ·u (transposed operand)", rel(down(o), ref), 1e-5);
+        check(std::string("lora dyᵀ·u (transposed operand)") + tag, rel(down(o), ref), 1e-5);
     }
     {   // split-K over a long token reduction (deterministic partials + ordered sum), with dropout on B
         const int NT = 3000;
@@ -214,11 +215,11 @@ static void test_lora_matmul() {
         std::unique_ptr<Dev<float>> du2(up_f(u2)), ddy2(up_f(dy2)), gA(up_f(g0)), gB(up_f(b0));
         std::unique_ptr<Dev<bf16>> dx2(up_b(x2));
         Dev<float> scratch((size_t)LORA_MAX_SPLITS * out * r), gA2((size_t)r * in);
-        lora_matmul<float, bf16>(gA->p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p);
+        lora_matmul<float, bf16>(gA->p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p, impl);
         CK(cudaMemcpy(gA2.p, g0.data(), g0.size() * 4, cudaMemcpyHostToDevice));
-        lora_matmul<float, bf16>(gA2.p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p);
+        lora_matmul<float, bf16>(gA2.p, in, du2->p, 1, r, dx2->p, in, 1, r, in, NT, 1.f, 1.f, d, LORA_DROP_B, 0, scratch.p, impl);
         DropoutSpec none;
-        lora_matmul<float, float>(gB->p, r, ddy2->p, 1, out, du2->p, r, 1, out, r, NT, 4.f, 1.f, none, LORA_DROP_NONE, 0, scratch.p);
+        lora_matmul<float, float>(gB->p, r, ddy2->p, 1, out, du2->p, r, 1, out, r, NT, 4.f, 1.f, none, LORA_DROP_NONE, 0, scratch.p, impl);
         SYNC();
         std::vector<double> ra((size_t)r * in), rb((size_t)out * r);
         for (int k = 0; k < r; k++)
@@ -234,10 +235,11 @@ static void test_lora_matmul() {
                 rb[(size_t)o2 * r + k] = b0[(size_t)o2 * r + k] + 4 * acc;
             }
         auto a1 = down(*gA), a2 = down(gA2);
-        check("lora split-K duᵀ·drop(x), 3000 tokens", rel(a1, ra), 1e-5);
-        check("lora split-K dyᵀ·u, 3000 tokens", rel(down(*gB), rb), 1e-5);
-        check("lora split-K deterministic (bitwise, 2 runs)", std::memcmp(a1.data(), a2.data(), a1.size() * 4) != 0, 0);
+        check(std::string("lora split-K duᵀ·drop(x), 3000 tokens") + tag, rel(a1, ra), 1e-5);
+        check(std::string("lora split-K dyᵀ·u, 3000 tokens") + tag, rel(down(*gB), rb), 1e-5);
+        check(std::string("lora split-K deterministic (bitwise, 2 runs)") + tag, std::memcmp(a1.data(), a2.data(), a1.size() * 4) != 0, 0);
     }
+    if (impl == LORA_TILED) return;   // the rest does not depend on the product kernels
     {   // dropout statistics and determinism
         const size_t n = 1 << 20;
         Dev<float> m1(n), m2(n);
@@ -458,6 +460,104 @@ static void test_attention(bool simt, bool tc) {
     }
 }
 
+// The skinny LoRA kernels (rows: x·Aᵀ, s·dy·B; tokens: duᵀ·x, s·dyᵀ·u) for every product shape of the backend:
+// ranks 4, 8, 16 and 5 (padded to 8), ragged token counts, feature sizes with and without 8-element alignment
+// (vector and scalar loads), dropout on and off, beta 0 and 1, fp32 and bf16 dy, split-K on and off. Each
+// product runs twice and must be bit-equal (fixed reduction order).
+template <typename TY>
+static void lora_skinny_case(int N, int in, int out, int r, bool dropout, float beta, bool split) {
+    char name[96];
+    std::snprintf(name, sizeof name, " N%d in%d out%d r%d%s b%g%s %s", N, in, out, r, dropout ? " drop" : "", beta,
+                  split ? " splitK" : "", sizeof(TY) == 2 ? "bf16" : "f32");
+    auto x = round_bf16(randn((size_t)N * in)), A = randn((size_t)r * in), Bm = randn((size_t)out * r);
+    auto dy = randn((size_t)N * out), u = randn((size_t)N * r);
+    if (sizeof(TY) == 2) dy = round_bf16(dy);
+    auto g0 = randn((size_t)std::max({N, in, out}) * r);   // initial outputs (beta = 1)
+    std::unique_ptr<Dev<bf16>> dx(up_b(x));
+    std::unique_ptr<Dev<float>> dA(up_f(A)), dB(up_f(Bm)), du(up_f(u));
+    std::unique_ptr<Dev<TY>> ddy;
+    if constexpr (sizeof(TY) == 2) ddy.reset(up_b(dy)); else ddy.reset(up_f(dy));
+    Dev<float> scratch((size_t)LORA_MAX_SPLITS * std::max(in, out) * r);
+    float* sp = split ? scratch.p : nullptr;
+    DropoutSpec d, none;
+    if (dropout) { d.seed = 7; d.stream = 11; d.p = 0.3f; d.ld = in; }
+    auto keep = [&](size_t idx) { return (double)dropout_scale(d, idx); };
+    const double s = 0.75;
+    int reruns_differ = 0;
+    // Runs `launch` twice on outputs that start as `init`; checks the first against ref and the two bitwise.
+    auto run2 = [&](const char* what, size_t n, const std::vector<double>& ref, const std::function<void(float*)>& launch) {
+        std::vector<float> init(g0.begin(), g0.begin() + n);
+        std::unique_ptr<Dev<float>> o1(up_f(init)), o2(up_f(init));
+        launch(o1->p);
+        launch(o2->p);
+        SYNC();
+        auto a = down(*o1), b = down(*o2);
+        check(std::string(what) + name, rel(a, ref), 1e-5);
+        reruns_differ += std::memcmp(a.data(), b.data(), a.size() * 4) != 0;
+    };
+    {   // u (N, r) = drop(x) Aᵀ (+ beta u)
+        std::vector<double> ref((size_t)N * r);
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < r; j++) {
+                double acc = beta * g0[(size_t)n * r + j];
+                for (int i = 0; i < in; i++) acc += x[(size_t)n * in + i] * keep((size_t)n * in + i) * A[(size_t)j * in + i];
+                ref[(size_t)n * r + j] = acc;
+            }
+        run2("lora skinny x·Aᵀ", (size_t)N * r, ref, [&](float* o) {
+            lora_matmul<bf16, float>(o, r, dx->p, in, 1, dA->p, 1, in, N, r, in, 1.f, beta, d, LORA_DROP_A, 0, sp, LORA_SKINNY);
+        });
+    }
+    {   // du (N, r) = s dy B (+ beta du)
+        std::vector<double> ref((size_t)N * r);
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < r; j++) {
+                double acc = 0;
+                for (int o = 0; o < out; o++) acc += dy[(size_t)n * out + o] * Bm[(size_t)o * r + j];
+                ref[(size_t)n * r + j] = s * acc + beta * g0[(size_t)n * r + j];
+            }
+        run2("lora skinny s·dy·B", (size_t)N * r, ref, [&](float* o) {
+            lora_matmul<TY, float>(o, r, ddy->p, out, 1, dB->p, r, 1, N, r, out, (float)s, beta, none, LORA_DROP_NONE, 0, sp,
+                                   LORA_SKINNY);
+        });
+    }
+    {   // dA (r, in) = duᵀ drop(x) (+ beta dA)
+        std::vector<double> ref((size_t)r * in);
+        for (int j = 0; j < r; j++)
+            for (int i = 0; i < in; i++) {
+                double acc = 0;
+                for (int n = 0; n < N; n++) acc += u[(size_t)n * r + j] * x[(size_t)n * in + i] * keep((size_t)n * in + i);
+                ref[(size_t)j * in + i] = acc + beta * g0[(size_t)j * in + i];
+            }
+        run2("lora skinny duᵀ·drop(x)", (size_t)r * in, ref, [&](float* o) {
+            lora_matmul<float, bf16>(o, in, du->p, 1, r, dx->p, in, 1, r, in, N, 1.f, beta, d, LORA_DROP_B, 0, sp, LORA_SKINNY);
+        });
+    }
+    {   // dB (out, r) = s dyᵀ u (+ beta dB)
+        std::vector<double> ref((size_t)out * r);
+        for (int o = 0; o < out; o++)
+            for (int j = 0; j < r; j++) {
+                double acc = 0;
+                for (int n = 0; n < N; n++) acc += dy[(size_t)n * out + o] * u[(size_t)n * r + j];
+                ref[(size_t)o * r + j] = s * acc + beta * g0[(size_t)o * r + j];
+            }
+        run2("lora skinny s·dyᵀ·u", (size_t)out * r, ref, [&](float* o) {
+            lora_matmul<TY, float>(o, r, ddy->p, 1, out, du->p, r, 1, out, r, N, (float)s, beta, none, LORA_DROP_NONE, 0, sp,
+                                   LORA_SKINNY);
+        });
+    }
+    check(std::string("lora skinny bitwise reruns (products that differ)") + name, reruns_differ, 0);
+}
+
+static void test_lora_skinny() {
+    lora_skinny_case<float>(70, 96, 130, 8, true, 1.f, false);
+    lora_skinny_case<bf16>(70, 96, 130, 8, true, 0.f, true);
+    lora_skinny_case<float>(333, 64, 96, 4, false, 0.f, true);
+    lora_skinny_case<bf16>(333, 100, 70, 16, true, 1.f, true);     // in, out not multiples of 8: scalar loads
+    lora_skinny_case<float>(333, 100, 70, 5, true, 0.f, false);    // rank 5 padded to 8
+    lora_skinny_case<bf16>(1000, 2048, 1024, 8, true, 1.f, true);  // recipe widths (q/k), 1000 tokens
+    lora_skinny_case<float>(150, 1024, 2048, 16, false, 1.f, true);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // SwiGLU, embedding, cross-entropy, AdamW + grad norm.
 
@@ -606,7 +706,11 @@ int main(int argc, char** argv) {
         else std::printf("note cuBLASLt path not tested: %s %s\n", note.c_str(), err.c_str());
         lt.release();
     }
-    if (want("lora_matmul")) test_lora_matmul();
+    if (want("lora_matmul")) {
+        test_lora_matmul(LORA_TILED);
+        test_lora_matmul(LORA_SKINNY);
+        test_lora_skinny();
+    }
     if (want("rmsnorm")) test_rmsnorm();
     if (want("rope")) test_qk_norm_rope();
     if (want("attention") || want("attention_simt") || want("attention_tc"))

@@ -230,6 +230,7 @@ private:
     MatmulEngine mm_;
     StepProfiler prof_;                 // TRAINER_PROFILE=1: GPU time per part of a step
     AttentionImpl attn_ = ATTENTION_SIMT;   // TRAINER_ATTENTION=tc|simt
+    LoraImpl lora_impl_ = LORA_SKINNY;      // TRAINER_LORA=skinny|tiled
 
     // weights (one allocation)
     void* weights_ = nullptr;
@@ -270,6 +271,9 @@ Status CudaBackend::init(const Qwen3Config& cfg, const LoraConfig& lc, const Wei
     Status as = attention_impl_from_env(&attn_);
     if (!as.empty()) return "cuda backend: " + as;
     std::fprintf(stderr, "cuda backend: attention: %s\n", attention_impl_name(attn_));
+    Status ls = lora_impl_from_env(&lora_impl_);
+    if (!ls.empty()) return "cuda backend: " + ls;
+    std::fprintf(stderr, "cuda backend: lora: %s\n", lora_impl_name(lora_impl_));
     if (max_B <= 0 || max_T <= 0) return "cuda backend: max_B and max_T must be positive";
     if (!attention_supports(cfg.head_dim))
         return "cuda backend: head_dim " + std::to_string(cfg.head_dim) + " is not supported (16, 32, 64, 128)";
@@ -647,8 +651,9 @@ Status CudaBackend::lora_forward(int l, int t, const bf16* x, float* y, float* u
     const float* A = lp_ + sl->a_off;
     const float* Bm = lp_ + sl->b_off;
     DropoutSpec d = dropout_for(l, t, in, train, seed), none;
-    lora_matmul<bf16, float>(u, r, x, in, 1, A, 1, in, N, r, in, 1.f, 0.f, d, LORA_DROP_A, stream_);
-    lora_matmul<float, float>(y, out, u, r, 1, Bm, 1, r, N, out, r, lc_.scaling(), 1.f, none, LORA_DROP_NONE, stream_);
+    lora_matmul<bf16, float>(u, r, x, in, 1, A, 1, in, N, r, in, 1.f, 0.f, d, LORA_DROP_A, stream_, nullptr, lora_impl_);
+    lora_matmul<float, float>(y, out, u, r, 1, Bm, 1, r, N, out, r, lc_.scaling(), 1.f, none, LORA_DROP_NONE,
+                             stream_, nullptr, lora_impl_);
     CUDA_LAUNCH_CHECK();
     return "";
 }
@@ -667,9 +672,15 @@ Status CudaBackend::lora_backward_dx(int l, int t, const TY* dy, const float* u,
     const float* Bm = lp_ + sl->b_off;
     float* gB = lg_ + sl->b_off;
     DropoutSpec d = dropout_for(l, t, in, true, seed), none;
-    lora_matmul<TY, float>(gB, r, dy, 1, out, u, r, 1, out, r, N, s, 1.f, none, LORA_DROP_NONE, stream_, splitk_);  // dB += s dyᵀ u
-    lora_matmul<TY, float>(du_lora_, r, dy, out, 1, Bm, r, 1, N, r, out, s, 0.f, none, LORA_DROP_NONE, stream_);  // du = s dy B
-    lora_matmul<float, float>(dx, in, du_lora_, r, 1, A, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C, stream_);    // dx += drop'(du A)
+    // dB += s dyᵀ u
+    lora_matmul<TY, float>(gB, r, dy, 1, out, u, r, 1, out, r, N, s, 1.f, none, LORA_DROP_NONE,
+                             stream_, splitk_, lora_impl_);
+    // du = s dy B
+    lora_matmul<TY, float>(du_lora_, r, dy, out, 1, Bm, r, 1, N, r, out, s, 0.f, none, LORA_DROP_NONE,
+                             stream_, nullptr, lora_impl_);
+    // dx += drop'(du A)
+    lora_matmul<float, float>(dx, in, du_lora_, r, 1, A, in, 1, N, in, r, 1.f, 1.f, d, LORA_DROP_C,
+                             stream_, nullptr, lora_impl_);
     CUDA_LAUNCH_CHECK();
     return "";
 }
@@ -681,7 +692,9 @@ Status CudaBackend::lora_backward_da(int l, int t, const bf16* x, uint64_t seed)
     const int N = N_, r = layout_.r, in = sl->in;
     float* gA = lg_ + sl->a_off;
     DropoutSpec d = dropout_for(l, t, in, true, seed);
-    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B, stream_, splitk_);  // dA += duᵀ drop(x)
+    // dA += duᵀ drop(x)
+    lora_matmul<float, bf16>(gA, in, du_lora_, 1, r, x, in, 1, r, in, N, 1.f, 1.f, d, LORA_DROP_B,
+                             stream_, splitk_, lora_impl_);
     CUDA_LAUNCH_CHECK();
     return "";
 }
