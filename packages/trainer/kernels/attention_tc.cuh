@@ -504,11 +504,10 @@ inline void attention_tc_backward(float* dq, float* dk, bf16* dv, float* delta, 
 enum AttentionImpl { ATTENTION_SIMT = 0, ATTENTION_TC = 1 };
 
 inline std::string attention_impl_from_env(AttentionImpl* impl) {
-    const char* e = std::getenv("TRAINER_ATTENTION");
-    *impl = ATTENTION_SIMT;
-    if (!e || !*e || std::strcmp(e, "simt") == 0) return "";
-    if (std::strcmp(e, "tc") == 0) { *impl = ATTENTION_TC; return ""; }
-    return std::string("TRAINER_ATTENTION must be tc or simt, not '") + e + "'";
+    int c;
+    std::string err = env_choice("TRAINER_ATTENTION", {"simt", "tc"}, ATTENTION_SIMT, &c);
+    *impl = (AttentionImpl)c;
+    return err;
 }
 inline const char* attention_impl_name(AttentionImpl impl) {
     return impl == ATTENTION_TC ? "tc (WMMA tensor cores)" : "simt (CUDA cores)";

@@ -16,6 +16,9 @@
 #endif
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
 #include <string>
 
 typedef __nv_bfloat16 bf16;
@@ -47,6 +50,22 @@ __device__ __forceinline__ float warp_sum(float v) {
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
+}
+
+// A run-time switch of the backend read from the environment: unset or empty = `fallback`; otherwise one of
+// `names` (its index in *choice), or an error naming the variable and the values it takes.
+inline std::string env_choice(const char* var, std::initializer_list<const char*> names, int fallback, int* choice) {
+    *choice = fallback;
+    const char* e = std::getenv(var);
+    if (!e || !*e) return "";
+    std::string allowed;
+    int i = 0;
+    for (const char* n : names) {
+        if (std::strcmp(e, n) == 0) { *choice = i; return ""; }
+        allowed += (i ? " or " : "") + std::string(n);
+        i++;
+    }
+    return std::string(var) + " must be " + allowed + ", not '" + e + "'";
 }
 
 inline int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }

@@ -266,11 +266,10 @@ __global__ void __launch_bounds__(256) lora_tokens_kernel(float* G, long long sg
 // double-precision products, dev/NOTES.md experiment 7; plain fp32 SIMT code, which the emulator models).
 enum LoraImpl { LORA_TILED = 0, LORA_SKINNY = 1 };
 inline std::string lora_impl_from_env(LoraImpl* impl) {
-    const char* e = std::getenv("TRAINER_LORA");
-    *impl = LORA_SKINNY;
-    if (!e || !*e || std::strcmp(e, "skinny") == 0) return "";
-    if (std::strcmp(e, "tiled") == 0) { *impl = LORA_TILED; return ""; }
-    return std::string("TRAINER_LORA must be skinny or tiled, not '") + e + "'";
+    int c;
+    std::string err = env_choice("TRAINER_LORA", {"tiled", "skinny"}, LORA_SKINNY, &c);
+    *impl = (LoraImpl)c;
+    return err;
 }
 inline const char* lora_impl_name(LoraImpl impl) {
     return impl == LORA_SKINNY ? "skinny (rows/tokens kernels for rank <= 16, tiled otherwise)" : "tiled (64x64 SIMT)";
