@@ -273,6 +273,8 @@ std::string load_all(WeightSet* ws) {
 
 }  // namespace
 
+int dtype_bytes(const std::string& dtype) { return dtype_size(dtype_of(dtype)); }
+
 // ----------------------------------------------------------------------------
 // Reading
 

@@ -46,6 +46,7 @@ std::string tensor_read_f32(const WeightSet& ws, const Tensor& t, float* out, in
 struct Bf16Slice { const Tensor* t; int64_t begin, count; uint16_t* out; };   // elements [begin, begin + count)
 std::string tensors_read_bf16(const WeightSet& ws, const std::vector<Bf16Slice>& slices, int threads = 0);
 int io_threads();   // hardware threads, at most 16: reads from the page cache stop scaling beyond that
+int dtype_bytes(const std::string& dtype);   // bytes per element of a safetensors dtype ("BF16" -> 2), 0 if unknown
 
 // Writes F32 tensors (names sorted, as safetensors does), 8-byte aligned header, metadata {"format":"pt"}.
 std::string safetensors_write(const std::string& path, const std::map<std::string, Tensor>& tensors);

@@ -47,12 +47,8 @@ struct StartupClock {
         last = now;
     }
     void note_weights(const WeightSet& ws) {
-        static const std::map<std::string, int> es = {{"F32", 4}, {"BF16", 2}, {"F16", 2}, {"F64", 8}, {"I64", 8}};
         weights_mib = 0;
-        for (auto& kv : ws.tensors) {
-            auto it = es.find(kv.second.src_dtype);
-            weights_mib += (double)kv.second.numel() * (it == es.end() ? 4 : it->second) / (1 << 20);
-        }
+        for (auto& kv : ws.tensors) weights_mib += (double)kv.second.numel() * dtype_bytes(kv.second.src_dtype) / (1 << 20);
     }
     void emit() {
         Json ev = Json::object();

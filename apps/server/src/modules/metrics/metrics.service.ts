@@ -37,7 +37,7 @@ export function createMetricsService(deps: Deps) {
     if (p.length) deps.realtime.metrics(rooms, () => p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
     if (t.length) deps.realtime.texts(rooms, () => t.map((r) => ({ ...r, time: iso(r.time) })));
     if (l.length) deps.realtime.logs(rooms, () => l.map((r) => ({ ...r, time: iso(r.time) })));
-    return { accepted: { metrics: inserted.p.length, texts: inserted.t.length, logs: inserted.l.length } };
+    return { accepted: { metrics: p.length, texts: t.length, logs: l.length } };
   }
 
   async function series(actor: Actor, runId: string, q: SeriesQuery) {
