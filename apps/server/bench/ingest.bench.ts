@@ -7,7 +7,7 @@
 // 2. A 1M-point series read back downsampled to 2,000 points over HTTP (target ≤ 100 ms), from the
 //    rollups, and the same answer computed from every point (the way it was done before the rollups).
 // PostgreSQL: TEST_DATABASE_URL/DATABASE_URL (an admin URL; a scratch database is created and dropped)
-// or embedded. Env: BENCH_POINTS (per batch size, default 200000), BENCH_SERIES_POINTS (default 1000000).
+// or embedded. Env: BENCH_POINTS (per batch size, default 200000), BENCH_SERIES_POINTS (default 1000000; 0 skips).
 import http from "node:http";
 import os from "node:os";
 import { readFileSync } from "node:fs";
@@ -153,7 +153,8 @@ async function main() {
     await rawMany.close();
     console.log(`\n${CLIENTS} clients at once, 1,000-point batches: HTTP ${Math.round(httpRate).toLocaleString("en")} points/s, raw unnest (array literals, ${CLIENTS} connections) ${Math.round(rawRate).toLocaleString("en")} points/s, ratio ${(httpRate / rawRate).toFixed(2)}`);
 
-    // --- 1M-point series, downsampled to 2,000 points ---
+    // --- 1M-point series, downsampled to 2,000 points (BENCH_SERIES_POINTS=0 skips it) ---
+    if (SERIES === 0) return;
     const seriesRun = await newRun("series");
     let t = performance.now();
     // Through the product's insert (points + rollups), 10k rows a statement, without HTTP.

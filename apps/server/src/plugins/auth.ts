@@ -1,6 +1,8 @@
 // Resolves who is calling, once per request: a session cookie (dashboard) or `Authorization: Bearer
 // <api key>` (scripts, SDKs). Routes then ask `requireUser(req)`; anonymous callers may still read
 // public projects. API key last-used time is written at most once a minute per key (hot path).
+// A route with `config.apiKeyInHandler` checks an API key itself, inside its own statement (ingest:
+// one round trip instead of three), and calls `actorOf(req)` when it needs the actor.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Db } from "@swanhouse/db";
 import { Unauthorized } from "../lib/errors.js";
@@ -15,6 +17,13 @@ export type Actor =
 declare module "fastify" {
   interface FastifyRequest {
     actor: Actor;
+  }
+  interface FastifyContextConfig {
+    /** The handler authenticates a bearer API key itself; the hook leaves `req.actor` unset. */
+    apiKeyInHandler?: boolean;
+  }
+  interface FastifyInstance {
+    actors: ActorResolver;
   }
 }
 
@@ -36,22 +45,26 @@ export function createActorResolver(db: Db) {
   const lastTouched = new Map<string, number>();
 
   async function fromApiKey(key: string): Promise<Actor | undefined> {
-    if (key.length > 200) return undefined;
+    const hash = apiKeyHash(key);
+    if (!hash) return undefined;
     // One query, through node-postgres rather than Prisma (~0.3 ms less): it runs in front of every ingest request.
     const { rows } = await db.pool.query<{ id: string; revokedAt: Date | null; userId: string; username: string }>(
       `SELECT k.id, k.revoked_at AS "revokedAt", u.id AS "userId", u.username
        FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1`,
-      [sha256(key)],
+      [hash],
     );
     const found = rows[0];
     if (!found || found.revokedAt) return undefined;
-    const row = { id: found.id, user: { id: found.userId, username: found.username } };
+    await keyUsed(found.id);
+    return { kind: "user", userId: found.userId, username: found.username, via: "apiKey" };
+  }
+
+  /** Records that an accepted key was used (at most once a minute per key and process). */
+  async function keyUsed(keyId: string): Promise<void> {
     const now = Date.now();
-    if ((lastTouched.get(row.id) ?? 0) < now - 60_000) {
-      lastTouched.set(row.id, now);
-      await db.prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
-    }
-    return { kind: "user", userId: row.user.id, username: row.user.username, via: "apiKey" };
+    if ((lastTouched.get(keyId) ?? 0) >= now - 60_000) return;
+    lastTouched.set(keyId, now);
+    await db.prisma.apiKey.update({ where: { id: keyId }, data: { lastUsedAt: new Date(now) } });
   }
 
   async function fromSession(token: string): Promise<Actor | undefined> {
@@ -64,7 +77,7 @@ export function createActorResolver(db: Db) {
   }
 
   /** A bad key is an error (401), not a silent downgrade to anonymous. */
-  return async function resolve(authorization: string | undefined, sessionToken: string | undefined): Promise<Actor> {
+  async function resolve(authorization: string | undefined, sessionToken: string | undefined): Promise<Actor> {
     const key = bearerToken(authorization);
     if (key) {
       const actor = await fromApiKey(key);
@@ -73,16 +86,34 @@ export function createActorResolver(db: Db) {
     }
     if (sessionToken) return (await fromSession(sessionToken)) ?? { kind: "anonymous" };
     return { kind: "anonymous" };
-  };
+  }
+
+  return { resolve, keyUsed };
+}
+export type ActorResolver = ReturnType<typeof createActorResolver>;
+
+/** The hash an API key is stored under, or undefined for what cannot be a key. */
+export function apiKeyHash(key: string): string | undefined {
+  return key.length > 200 ? undefined : sha256(key);
+}
+
+function resolveRequest(resolver: ActorResolver, req: FastifyRequest): Promise<Actor> {
+  // Upload URLs served for the official SDK authenticate themselves (signed query).
+  const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
+  return resolver.resolve(req.headers.authorization, cookies[SESSION_COOKIE] ?? cookies["sid"]);
+}
+
+/** The caller, resolved now if the route deferred it (`apiKeyInHandler`). */
+export async function actorOf(req: FastifyRequest): Promise<Actor> {
+  return (req.actor ??= await resolveRequest(req.server.actors, req));
 }
 
 export function registerAuth(app: FastifyInstance, db: Db): void {
-  const resolve = createActorResolver(db);
+  const resolver = createActorResolver(db);
+  app.decorate("actors", resolver);
   app.decorateRequest("actor", null as never);
   app.addHook("onRequest", async (req) => {
-    // Upload URLs served for the official SDK authenticate themselves (signed query).
-    const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
-    const actor = await resolve(req.headers.authorization, cookies[SESSION_COOKIE] ?? cookies["sid"]);
-    req.actor = actor;
+    if (req.routeOptions.config.apiKeyInHandler && bearerToken(req.headers.authorization)) return;
+    req.actor = await resolveRequest(resolver, req);
   });
 }

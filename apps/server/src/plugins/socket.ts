@@ -60,7 +60,7 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     try {
       const cookies = fastifyCookie.parse(socket.handshake.headers.cookie ?? "");
       const token = typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
-      socket.data.actor = await resolveActor(token ? `Bearer ${token}` : undefined, cookies[SESSION_COOKIE]);
+      socket.data.actor = await resolveActor.resolve(token ? `Bearer ${token}` : undefined, cookies[SESSION_COOKIE]);
       next();
     } catch (err) {
       next(err as Error);

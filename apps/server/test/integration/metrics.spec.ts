@@ -173,6 +173,52 @@ describe("log", () => {
   });
 });
 
+// With an API key, points are stored by one statement that also checks the key and the run's write
+// access (metrics.repo.ts, `writer`); a refusal falls back to the general path for the error. Each case
+// checks that a refused request wrote nothing, the run's heartbeat included.
+describe("log with an API key (the one-statement path)", () => {
+  const heartbeat = async (runId: string) =>
+    (await h.db.pool.query<{ t: Date }>("SELECT last_heartbeat_at AS t FROM runs WHERE id = $1", [runId])).rows[0]!.t.getTime();
+  const points = (step: number) => ({ metrics: [{ key: "loss", step, value: 1 }, { key: "acc", step, value: 0.5 }] });
+
+  it("stores with a member's key and records the key's use; refuses revoked keys, viewers and removed members", async () => {
+    const owner = await createUser(h.app);
+    const team = `team${Date.now().toString(36)}`;
+    expect((await call(h.app, "POST", "/api/v1/teams", { as: owner, body: { name: team } })).status).toBe(201);
+    const [member, viewer] = [await createUser(h.app), await createUser(h.app)];
+    for (const [x, role] of [[member, "member"], [viewer, "viewer"]] as const) {
+      expect((await call(h.app, "POST", `/api/v1/workspaces/${team}/members`, { as: owner, body: { username: x.username, role } })).status).toBe(201);
+    }
+    const run = await createRun(h.app, owner, { workspace: team, project: "p" });
+
+    // A key used for nothing but /log gets its last-used time.
+    const fresh = await call(h.app, "POST", "/api/v1/api-keys", { as: { cookie: member.cookie }, body: { name: "logger" } });
+    const memberKey = { ...member, auth: { authorization: `Bearer ${fresh.body.key}` } };
+    expect((await log(run.id, points(0), memberKey)).body.accepted.metrics).toBe(2);
+    const keys = await call(h.app, "GET", "/api/v1/api-keys", { as: { cookie: member.cookie } });
+    expect(keys.body.apiKeys.find((k: { name: string }) => k.name === "logger").lastUsedAt).not.toBeNull();
+
+    const before = { rows: await count(run.id), beat: await heartbeat(run.id) };
+    const refused = async (as: TestUser, status: number) => {
+      expect((await log(run.id, points(1), as)).status).toBe(status);
+      expect(await count(run.id)).toEqual(before.rows);
+      expect(await heartbeat(run.id)).toBe(before.beat);
+    };
+    await refused(viewer, 403);
+    await refused({ ...member, auth: { authorization: `Bearer ${fresh.body.key}x` } }, 401);
+    expect((await call(h.app, "DELETE", `/api/v1/api-keys/${fresh.body.apiKey.id}`, { as: { cookie: member.cookie } })).status).toBe(200);
+    await refused(memberKey, 401);
+    expect((await call(h.app, "DELETE", `/api/v1/workspaces/${team}/members/${member.username}`, { as: owner })).status).toBe(200);
+    await refused(member, 404);
+    expect((await log("no-such-run", points(1), owner)).status).toBe(404);
+
+    // The owner's key still writes, and a session cookie takes the general path.
+    expect((await log(run.id, points(1), owner)).body.accepted.metrics).toBe(2);
+    expect((await call(h.app, "POST", `/api/v1/runs/${run.id}/log`, { as: { cookie: owner.cookie }, body: points(2) })).body.accepted.metrics).toBe(2);
+    expect(await count(run.id)).toMatchObject({ p: 6, s: 2 });
+  });
+});
+
 describe("series", () => {
   let runId: string;
   const N = 9_000;

@@ -6,13 +6,15 @@ import type { Clock } from "../../app.js";
 import type { Realtime } from "../../plugins/socket.js";
 import type { Actor } from "../../plugins/auth.js";
 import { iso } from "../../lib/serialize.js";
-import type { AccessService } from "../access/access.service.js";
-import { insertLogs, insertPoints, insertPointsAlone, insertTexts, withTransaction } from "./metrics.repo.js";
+import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
+import { insertLogs, insertPoints, insertPointsAlone, insertTexts, withTransaction, type LogRow, type PointRow, type TextRow } from "./metrics.repo.js";
 import { readSeries } from "./downsample.js";
 
 type Deps = { db: Pick<Db, "prisma" | "pool">; clock: Clock; realtime: Pick<Realtime, "metrics" | "texts" | "logs">; access: AccessService };
 
 const toDate = (t: number | string | undefined, now: Date) => (t === undefined ? now : new Date(t));
+const pointRows = (metrics: NonNullable<LogBody["metrics"]>, now: Date): PointRow[] =>
+  metrics.map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: toDate(m.time, now) }));
 
 export function createMetricsService(deps: Deps) {
   const { prisma } = deps.db;
@@ -20,20 +22,37 @@ export function createMetricsService(deps: Deps) {
   async function log(actor: Actor, runId: string, body: LogBody) {
     const { run } = await deps.access.runFor(actor, runId, "write");
     const now = deps.clock.now();
-    const points = (body.metrics ?? []).map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: toDate(m.time, now) }));
+    const points = pointRows(body.metrics ?? [], now);
     const texts = (body.texts ?? []).map((t) => ({ key: t.key, step: t.step, index: t.index ?? 0, text: t.text, caption: t.caption ?? null, time: toDate(t.time, now) }));
     const logs = (body.logs ?? []).map((l) => ({ level: l.level, message: l.message, seq: l.seq, time: toDate(l.time, now) }));
     // Points alone (the usual request) need no transaction unless the batch was partly re-sent.
     const alone = points.length && !texts.length && !logs.length ? await insertPointsAlone(deps.db, runId, points, now) : "partial";
-    const inserted = alone !== "partial" ? { p: alone, t: [], l: [] } : await withTransaction(deps.db, async (q) => {
+    const inserted = typeof alone === "object" ? { p: alone.stored, t: [], l: [] } : await withTransaction(deps.db, async (q) => {
       const p = await insertPoints(q, runId, points, now);
       const t = await insertTexts(q, runId, texts);
       const l = await insertLogs(q, runId, logs);
       if (!points.length) await q.query("UPDATE runs SET last_heartbeat_at = $2 WHERE id = $1", [runId, now]);
       return { p, t, l };
     });
-    const rooms = { runId, projectId: run.projectId };
-    const { p, t, l } = inserted;
+    return publish({ runId, projectId: run.projectId }, inserted.p, inserted.t, inserted.l);
+  }
+
+  /**
+   * The usual ingest request, points sent with an API key, as one statement that also checks that the
+   * key may write to the run (instead of three round trips: key, access, insert). undefined when that
+   * check fails or the batch was partly re-sent: the caller then goes through log(), which words the
+   * error (401, 403, 404) or takes the transaction.
+   */
+  async function logPointsWithKey(keyHash: string, runId: string, body: LogBody) {
+    if (!body.metrics?.length || body.texts?.length || body.logs?.length) return undefined;
+    const now = deps.clock.now();
+    const out = await insertPointsAlone(deps.db, runId, pointRows(body.metrics, now), now, { keyHash, roles: [...WRITE_ROLES] });
+    if (typeof out !== "object" || !out.writer) return undefined;
+    return { keyId: out.writer.keyId, response: publish({ runId, projectId: out.writer.projectId }, out.stored, [], []) };
+  }
+
+  /** Pushes what was stored to subscribers; the answer to the log request. */
+  function publish(rooms: { runId: string; projectId: string }, p: PointRow[], t: TextRow[], l: LogRow[]) {
     if (p.length) deps.realtime.metrics(rooms, () => p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
     if (t.length) deps.realtime.texts(rooms, () => t.map((r) => ({ ...r, time: iso(r.time) })));
     if (l.length) deps.realtime.logs(rooms, () => l.map((r) => ({ ...r, time: iso(r.time) })));
@@ -89,7 +108,7 @@ export function createMetricsService(deps: Deps) {
     return lines.join("\n") + "\n";
   }
 
-  return { log, series, texts, logs, csv };
+  return { log, logPointsWithKey, series, texts, logs, csv };
 }
 
 function csvCell(s: string): string {
