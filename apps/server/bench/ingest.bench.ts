@@ -1,5 +1,6 @@
 // Ingestion and downsampling benchmark (a command, not a test): `npm run bench -w @swanhouse/server`.
-// 1. HTTP ingestion (POST /api/v1/runs/:id/log over a real socket, keep-alive, one request at a time)
+// 1. HTTP ingestion (POST /api/v1/runs/:id/log to the server in its own process, bench/server-process.ts,
+//    over a real socket, keep-alive, one request at a time)
 //    with 1k- and 10k-point batches, side by side with a raw `unnest` INSERT of the same rows into the
 //    same table, two ways: node-postgres encoding the parameters (Date objects), and the array literals
 //    the server itself sends (lib/pg-array.ts). Batches rotate between the paths so machine noise hits
@@ -9,15 +10,14 @@
 // PostgreSQL: TEST_DATABASE_URL/DATABASE_URL (an admin URL; a scratch database is created and dropped)
 // or embedded. Env: BENCH_POINTS (per batch size, default 200000), BENCH_SERIES_POINTS (default 1000000; 0 skips).
 import http from "node:http";
+import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import { readFileSync } from "node:fs";
 import { createDb } from "@swanhouse/db";
 import { createTestDatabase, startTestPostgres } from "@swanhouse/testkit";
-import { buildApp } from "../src/app.js";
 import { insertPoints, withTransaction } from "../src/modules/metrics/metrics.repo.js";
 import { readPoints } from "../src/modules/metrics/downsample.js";
 import { numberArray, textArray, timeArray } from "../src/lib/pg-array.js";
-import { parseEnv } from "../src/env.js";
 
 const TOTAL = Number(process.env.BENCH_POINTS ?? 200_000);
 const SERIES = Number(process.env.BENCH_SERIES_POINTS ?? 1_000_000);
@@ -31,12 +31,8 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 async function main() {
   const pg = await startTestPostgres();
   const database = await createTestDatabase(pg.adminUrl, pg.template);
-  const env = parseEnv({ NODE_ENV: "production", LOG_LEVEL: "silent", DATABASE_URL: database.url } as NodeJS.ProcessEnv);
-  const db = createDb(database.url);
-  const app = await buildApp({ env, db });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const addr = app.server.address();
-  const base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+  const server = await startServer(database.url);
+  const base = `http://127.0.0.1:${server.port}`;
   const raw = createDb(database.url, { max: 2 });
   try {
     const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -115,7 +111,14 @@ async function main() {
       row("raw unnest INSERT, node-postgres parameters", lat.pg);
       row("raw unnest INSERT, array literals", lat.literal);
       const best = Math.max(rate(lat.pg), rate(lat.literal));
-      ratios.push(`${batch.toLocaleString("en")}-point batches: HTTP / faster raw = ${(rate(lat.http) / best).toFixed(2)} (HTTP / node-postgres raw = ${(rate(lat.http) / rate(lat.pg)).toFixed(2)})`);
+      // Per round, the three paths ran back to back: their ratio there is less exposed to the machine's
+      // slower and faster phases than the totals are.
+      const paired = (base: number[]) => {
+        const r = base.map((b, k) => b / lat.http[k]!);
+        return `${pct(r, 50).toFixed(2)} (p25–p75 ${pct(r, 25).toFixed(2)}–${pct(r, 75).toFixed(2)})`;
+      };
+      ratios.push(`${batch.toLocaleString("en")}-point batches: HTTP / faster raw = ${(rate(lat.http) / best).toFixed(2)} (HTTP / node-postgres raw = ${(rate(lat.http) / rate(lat.pg)).toFixed(2)}); ` +
+        `per round, median: ${paired(lat.literal)} against array-literal raw, ${paired(lat.pg)} against node-postgres raw`);
     }
     agent.destroy();
     console.log("");
@@ -193,12 +196,21 @@ async function main() {
     }
     console.log(`same query from the points (before the rollups), in process: p50 ${ms(pct(before, 50))}, min ${ms(Math.min(...before))} over ${before.length} runs`);
   } finally {
-    await app.close();
-    await db.close();
+    server.child.disconnect();
+    await new Promise((resolve) => server.child.once("exit", resolve));
     await raw.close();
     await database.drop();
     await pg.stop();
   }
+}
+
+/** Forks bench/server-process.ts (with this process's tsx loader) and waits for its port. */
+function startServer(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(new URL("./server-process.ts", import.meta.url), { execArgv: process.execArgv, env: { ...process.env, DATABASE_URL: databaseUrl } });
+  return new Promise((resolve, reject) => {
+    child.once("message", (m: { port: number }) => resolve({ child, port: m.port }));
+    child.once("exit", (code) => reject(new Error(`server process exited (${code})`)));
+  });
 }
 
 function cpuModel(): string {
