@@ -20,19 +20,20 @@ export function textArray(values: readonly string[]): string {
  * ("NaN", "Infinity" and "-Infinity" included). */
 export const numberArray = (values: readonly number[]): string => `{${values.join(",")}}`;
 
-/** timestamptz[] as ISO-8601 UTC (millisecond precision, as JavaScript dates have). Past year 9999
- * JavaScript writes "+010000-…", whose "+" PostgreSQL would read as a time zone: it is dropped. */
-export function timeArray(values: readonly Date[]): string {
+/** timestamptz[] from epoch milliseconds, as ISO-8601 UTC. Past year 9999 JavaScript writes
+ * "+010000-…", whose "+" PostgreSQL would read as a time zone: it is dropped. */
+export function timeArray(values: readonly number[]): string {
   let prevMs = NaN;
   let prev = "";
-  const out = values.map((d) => {
-    const ms = d.getTime();
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const ms = values[i]!;
     if (ms !== prevMs) { // points of one log call share their time: format it once
-      const s = d.toISOString();
+      const s = new Date(ms).toISOString();
       prev = s.charCodeAt(0) === 43 ? s.slice(1) : s;
       prevMs = ms;
     }
-    return prev;
-  });
-  return `{${out.join(",")}}`;
+    out += i ? "," + prev : prev;
+  }
+  return out + "}";
 }

@@ -5,7 +5,8 @@ import type { Db } from "@swanhouse/db";
 import type pg from "pg";
 import { numberArray, textArray, timeArray } from "../../lib/pg-array.js";
 
-export type PointRow = { key: string; step: number; value: number; time: Date };
+/** `time`: epoch milliseconds (no Date object per point on the hot path). */
+export type PointRow = { key: string; step: number; value: number; time: number };
 export type TextRow = { key: string; step: number; index: number; text: string; caption: string | null; time: Date };
 export type LogRow = { seq: number; level: string; message: string; time: Date };
 
@@ -214,11 +215,12 @@ function upsertRollupsSql(args: Args, rows: PointRow[], guard: string): string {
   }
   const col = <T>(f: (b: Block) => T) => args.add(blocks.map(f));
   const values = (f: (b: Block) => number) => args.add(numberArray(blocks.map(f)));
+  const times = (f: (b: Block) => number) => args.add(timeArray(blocks.map(f)));
   return `INSERT INTO scalar_rollups AS r (run_id, key, block, count, min_step, min_value, min_time, max_step, max_value, max_time, last_step, last_value, last_time)
      SELECT $1, * FROM unnest(${col((b) => b.key)}::text[], ${col((b) => b.block)}::int4[], ${col((b) => b.count)}::int4[],
-                              ${col((b) => b.min.step)}::int4[], ${values((b) => b.min.value)}::float8[], ${col((b) => b.min.time)}::timestamptz[],
-                              ${col((b) => b.max.step)}::int4[], ${values((b) => b.max.value)}::float8[], ${col((b) => b.max.time)}::timestamptz[],
-                              ${col((b) => b.last.step)}::int4[], ${values((b) => b.last.value)}::float8[], ${col((b) => b.last.time)}::timestamptz[])
+                              ${col((b) => b.min.step)}::int4[], ${values((b) => b.min.value)}::float8[], ${times((b) => b.min.time)}::timestamptz[],
+                              ${col((b) => b.max.step)}::int4[], ${values((b) => b.max.value)}::float8[], ${times((b) => b.max.time)}::timestamptz[],
+                              ${col((b) => b.last.step)}::int4[], ${values((b) => b.last.value)}::float8[], ${times((b) => b.last.time)}::timestamptz[])
      WHERE ${guard}
      ON CONFLICT (run_id, key, block) DO UPDATE SET
        count = r.count + EXCLUDED.count,

@@ -13,8 +13,10 @@ import { readSeries } from "./downsample.js";
 type Deps = { db: Pick<Db, "prisma" | "pool">; clock: Clock; realtime: Pick<Realtime, "metrics" | "texts" | "logs">; access: AccessService };
 
 const toDate = (t: number | string | undefined, now: Date) => (t === undefined ? now : new Date(t));
-const pointRows = (metrics: NonNullable<LogBody["metrics"]>, now: Date): PointRow[] =>
-  metrics.map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: toDate(m.time, now) }));
+const pointRows = (metrics: NonNullable<LogBody["metrics"]>, now: Date): PointRow[] => {
+  const nowMs = now.getTime();
+  return metrics.map((m) => ({ key: m.key, step: m.step, value: fromWireValue(m.value), time: m.time === undefined ? nowMs : typeof m.time === "number" ? m.time : Date.parse(m.time) }));
+};
 
 export function createMetricsService(deps: Deps) {
   const { prisma } = deps.db;
@@ -53,7 +55,7 @@ export function createMetricsService(deps: Deps) {
 
   /** Pushes what was stored to subscribers; the answer to the log request. */
   function publish(rooms: { runId: string; projectId: string }, p: PointRow[], t: TextRow[], l: LogRow[]) {
-    if (p.length) deps.realtime.metrics(rooms, () => p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(r.time) })));
+    if (p.length) deps.realtime.metrics(rooms, () => p.map((r) => ({ key: r.key, step: r.step, value: toWireValue(r.value), time: iso(new Date(r.time)) })));
     if (t.length) deps.realtime.texts(rooms, () => t.map((r) => ({ ...r, time: iso(r.time) })));
     if (l.length) deps.realtime.logs(rooms, () => l.map((r) => ({ ...r, time: iso(r.time) })));
     return { accepted: { metrics: p.length, texts: t.length, logs: l.length } };
