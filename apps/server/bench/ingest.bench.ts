@@ -84,12 +84,15 @@ async function main() {
       [runId, textArray(metrics.map((m) => m.key)), numberArray(metrics.map((m) => m.step)), numberArray(metrics.map((m) => m.value)), timeArray(metrics.map((m) => m.time))];
     const ratios: string[] = [];
     for (const batch of [1_000, 10_000]) {
-      const runs = { http: await newRun(`http-${batch}`), pg: await newRun(`raw-${batch}`), literal: await newRun(`literal-${batch}`) };
+      // Three runs, and each round every path writes into a different one of them (rotating): where a
+      // run's rows sit in the index changes insert costs by several percent, so no path keeps one place.
+      const runIds = [await newRun(`bench-${batch}-a`), await newRun(`bench-${batch}-b`), await newRun(`bench-${batch}-c`)];
       const n = Math.max(5, Math.round(TOTAL / batch));
       const lat = { http: [] as number[], pg: [] as number[], literal: [] as number[] };
       // One warm-up batch each (JIT, plan cache), not counted.
       for (let i = -1; i < n; i++) {
         const metrics = batchOf(batch, (i + 1) * batch);
+        const runs = { http: runIds[(i + 3) % 3]!, pg: runIds[(i + 4) % 3]!, literal: runIds[(i + 5) % 3]! };
         const body = JSON.stringify({ metrics });
         const paths: Array<[keyof typeof lat, () => Promise<void>]> = [
           ["http", async () => {
