@@ -53,14 +53,14 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     serveClient: false,
   });
   const redis = deps.env.REDIS_URL ? await attachRedis(io, deps.env.REDIS_URL, app.log) : undefined;
-  const resolveActor = createActorResolver(deps.db);
+  const actors = createActorResolver(deps.db);
   const access = createAccessService(deps);
 
   io.use(async (socket, next) => {
     try {
       const cookies = fastifyCookie.parse(socket.handshake.headers.cookie ?? "");
       const token = typeof socket.handshake.auth?.token === "string" ? socket.handshake.auth.token : undefined;
-      socket.data.actor = await resolveActor.resolve(token ? `Bearer ${token}` : undefined, cookies[SESSION_COOKIE]);
+      socket.data.actor = await actors.resolve(token ? `Bearer ${token}` : undefined, cookies[SESSION_COOKIE]);
       next();
     } catch (err) {
       next(err as Error);
