@@ -60,6 +60,8 @@ export async function insertPoints(q: Q, runId: string, rows: PointRow[], heartb
 
 /** SQLSTATE of swanhouse_partial_batch() (migration 20261128070000_ingest_partial_batch). */
 const PARTIAL_BATCH = "SHPB1";
+const FOREIGN_KEY_VIOLATION = "23503";
+const DEADLOCK_DETECTED = "40P01";
 
 /** An API key that must be allowed to write to the run for a statement to store anything. */
 export type Writer = { keyHash: string; roles: readonly string[] };
@@ -67,7 +69,7 @@ export type Writer = { keyHash: string; roles: readonly string[] };
 export type AloneResult =
   | { stored: PointRow[]; writer?: { keyId: string; projectId: string } }
   | "partial" // some points were already stored: nothing was written, use insertPoints in a transaction
-  | "denied"; // the writer's key is unknown or revoked, or it may not write to this run: nothing was written
+  | "denied"; // the writer may not write to this run, or the run is gone: nothing was written
 
 /**
  * insertPoints without a transaction (one round trip less than BEGIN … COMMIT, and no pinned connection):
@@ -86,7 +88,11 @@ export async function insertPointsAlone(db: Pick<Db, "pool">, runId: string, row
     if (row.keyId === null || row.projectId === null) return "denied";
     return { stored: row.n === 0 ? [] : points, writer: { keyId: row.keyId, projectId: row.projectId } };
   } catch (err) {
-    if ((err as { code?: string }).code === PARTIAL_BATCH) return "partial";
+    const code = (err as { code?: string }).code;
+    if (code === PARTIAL_BATCH) return "partial";
+    // The run was deleted while this statement ran (metric_series' foreign key, or a deadlock with the
+    // delete): nothing was written, and the general path answers 404.
+    if (code === FOREIGN_KEY_VIOLATION || code === DEADLOCK_DETECTED) return "denied";
     throw err;
   }
 }

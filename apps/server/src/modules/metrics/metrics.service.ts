@@ -6,6 +6,7 @@ import type { Clock } from "../../app.js";
 import type { Realtime } from "../../plugins/socket.js";
 import type { Actor } from "../../plugins/auth.js";
 import { iso } from "../../lib/serialize.js";
+import { NotFound } from "../../lib/errors.js";
 import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { insertLogs, insertPoints, insertPointsAlone, insertTexts, withTransaction, type LogRow, type PointRow, type TextRow } from "./metrics.repo.js";
 import { readSeries } from "./downsample.js";
@@ -30,6 +31,9 @@ export function createMetricsService(deps: Deps) {
     // Points alone (the usual request) need no transaction unless the batch was partly re-sent.
     const alone = points.length && !texts.length && !logs.length ? await insertPointsAlone(deps.db, runId, points, now) : "partial";
     const inserted = typeof alone === "object" ? { p: alone.stored, t: [], l: [] } : await withTransaction(deps.db, async (q) => {
+      // Held to the commit: a run deleted meanwhile (runs.repo.ts deleteRuns) is not written to.
+      const { rowCount } = await q.query("SELECT 1 FROM runs WHERE id = $1 FOR KEY SHARE", [runId]);
+      if (!rowCount) throw NotFound(`run '${runId}' not found`);
       const p = await insertPoints(q, runId, points, now);
       const t = await insertTexts(q, runId, texts);
       const l = await insertLogs(q, runId, logs);

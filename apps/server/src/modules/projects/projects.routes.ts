@@ -1,7 +1,7 @@
-// /api/v1/workspaces/:workspace/projects (list, create) and /api/v1/projects/:workspace/:project (read, update).
+// /api/v1/workspaces/:workspace/projects (list, create) and /api/v1/projects/:workspace/:project (read, update, delete).
 // The list shows run counts and last activity; non-members see only public projects.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { ApiError, CreateProjectBody, ListProjectsResponse, ProjectParams, ProjectResponse, UpdateProjectBody, WorkspaceParams } from "@swanhouse/contracts";
+import { ApiError, CreateProjectBody, ListProjectsResponse, OkResponse, ProjectParams, ProjectResponse, UpdateProjectBody, WorkspaceParams } from "@swanhouse/contracts";
 import { requireUser } from "../../plugins/auth.js";
 import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
 import { newUuid } from "../../lib/ids.js";
@@ -59,5 +59,13 @@ export const projectRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     const row = await prisma.project.update({ where: { id: project.id }, data: { ...req.body, updatedAt: new Date() } });
     return { project: (await withStats([row], workspace.name))[0]! };
+  });
+
+  app.delete("/projects/:workspace/:project", { schema: { tags: ["projects"], summary: "Delete a project, its runs and all they logged (owners and admins)", params: ProjectParams, response: { 200: OkResponse, ...errors } } }, async (req) => {
+    requireUser(req);
+    const { project, workspace, role } = await access.projectFor(req.actor, req.params.workspace, req.params.project, "write");
+    if (!(role && ADMIN_ROLES.has(role))) throw Forbidden(`role '${role}' cannot delete project '${workspace.name}/${project.name}'`);
+    await app.services.runs.removeProject(project.id);
+    return { ok: true as const };
   });
 };

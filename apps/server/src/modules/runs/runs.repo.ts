@@ -50,3 +50,22 @@ export function createRunsRepo(db: Pick<Db, "prisma">) {
   };
 }
 export type RunsRepo = ReturnType<typeof createRunsRepo>;
+
+/**
+ * Deletes runs and all that was recorded for them, in the caller's transaction. Points, rollups, texts,
+ * log lines and media rows carry no foreign key to runs (the ingest path stays cheap), so they are
+ * deleted here. The run rows are locked first: an ingest statement in flight holds the run row
+ * (heartbeat) and finishes before; one that comes later finds no run (its metric_series upsert fails
+ * on the foreign key, which undoes its points).
+ */
+export async function deleteRuns(tx: Prisma.TransactionClient, runIds: string[]): Promise<void> {
+  if (!runIds.length) return;
+  await tx.$queryRaw`SELECT id FROM runs WHERE id = ANY(${runIds}::text[]) ORDER BY id FOR UPDATE`;
+  await tx.$executeRaw`DELETE FROM scalar_points WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`DELETE FROM scalar_rollups WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`DELETE FROM text_items WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`DELETE FROM log_lines WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`DELETE FROM media_files WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`UPDATE fine_tune_jobs SET run_id = NULL WHERE run_id = ANY(${runIds}::text[])`;
+  await tx.$executeRaw`DELETE FROM runs WHERE id = ANY(${runIds}::text[])`; // metric_series: ON DELETE CASCADE
+}

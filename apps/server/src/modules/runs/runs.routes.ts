@@ -1,8 +1,8 @@
-// /api/v1/runs: create, read, update (merge), heartbeat, finish; /api/v1/projects/:workspace/:project/runs: list.
+// /api/v1/runs: create, read, update (merge), heartbeat, finish, delete; /api/v1/projects/:workspace/:project/runs: list.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
-  ApiError, CreateRunBody, FinishRunBody, ListRunsQuery, ListRunsResponse, ProjectParams,
+  ApiError, CreateRunBody, FinishRunBody, ListRunsQuery, ListRunsResponse, OkResponse, ProjectParams,
   RunDetailResponse, RunParams, RunResponse, UpdateRunBody,
 } from "@swanhouse/contracts";
 import { requireUser } from "../../plugins/auth.js";
@@ -29,6 +29,10 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post("/runs/:id/finish", { schema: { tags: ["ingestion"], params: RunParams, body: FinishRunBody.nullish(), response: { 200: RunResponse, ...errors } } }, async (req) => {
     requireUser(req);
     return { run: await runs.finish(req.actor, req.params.id, req.body?.state ?? "finished") };
+  });
+  app.delete("/runs/:id", { schema: { tags: ["runs"], summary: "Delete a run and all it logged (owners, admins, or the member who created it)", params: RunParams, response: { 200: OkResponse, ...errors } } }, async (req) => {
+    await runs.remove(requireUser(req), req.params.id);
+    return { ok: true as const };
   });
   app.get("/projects/:workspace/:project/runs", { schema: { tags: ["runs"], summary: "A project's runs: filter, sort, paginate", params: ProjectParams, querystring: ListRunsQuery, response: { 200: ListRunsResponse, ...errors } } }, async (req) =>
     runs.list(req.actor, req.params.workspace, req.params.project, req.query),

@@ -7,14 +7,21 @@ import type { Actor, UserActor } from "../../plugins/auth.js";
 import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
 import { newRunId, newUuid } from "../../lib/ids.js";
 import { stripNul } from "../../lib/text.js";
-import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
-import { createRunsRepo, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
+import { ADMIN_ROLES, WRITE_ROLES, type AccessService } from "../access/access.service.js";
+import { createRunsRepo, deleteRuns, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
 
 type Deps = { db: Pick<Db, "prisma">; clock: Clock; realtime: Pick<Realtime, "runUpdated">; access: AccessService };
+
+/** A run with millions of points takes seconds to delete; Prisma's default transaction limit is 5 s. */
+const DELETE_TIMEOUT_MS = 120_000;
+
+/** Told the ids of deleted runs, after the commit (the SwanLab module removes their stored files). */
+export type RunsDeletedListener = (runIds: string[]) => Promise<void>;
 
 export function createRunsService(deps: Deps) {
   const { prisma } = deps.db;
   const repo = createRunsRepo(deps.db);
+  const deletedListeners: RunsDeletedListener[] = [];
 
   /** The project to write into, created on first use when the actor may write to the workspace. */
   async function projectForWrite(actor: UserActor, workspaceName: string, projectName: string) {
@@ -111,6 +118,41 @@ export function createRunsService(deps: Deps) {
     return run;
   }
 
+  /** Deletes a run and its data: the workspace's owners and admins, or its creator while a member. */
+  async function remove(actor: Actor, id: string): Promise<void> {
+    const { run, role, workspace } = await deps.access.runFor(actor, id, "write");
+    const creator = actor.kind === "user" && run.createdById === actor.userId;
+    if (!(role && (ADMIN_ROLES.has(role) || creator))) {
+      throw Forbidden(`role '${role}' can delete only the runs it created in '${workspace.name}'`);
+    }
+    await removeRuns([id]);
+  }
+
+  /** Deletes the runs' data and rows in one transaction, then tells the listeners. */
+  async function removeRuns(ids: string[]): Promise<void> {
+    await prisma.$transaction((tx) => deleteRuns(tx, ids), { timeout: DELETE_TIMEOUT_MS });
+    await runsDeleted(ids);
+  }
+
+  /** Deletes a project with its runs and their data (the caller checked the role). The project row is
+   * locked first, so no run can be created in it meanwhile (runs.project_id's key check waits). */
+  async function removeProject(projectId: string): Promise<void> {
+    const ids = await prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR UPDATE`;
+      const runIds = (await tx.run.findMany({ where: { projectId }, select: { id: true } })).map((r) => r.id);
+      await deleteRuns(tx, runIds);
+      await tx.project.delete({ where: { id: projectId } }); // fine_tune_jobs: ON DELETE CASCADE
+      return runIds;
+    }, { timeout: DELETE_TIMEOUT_MS });
+    await runsDeleted(ids);
+  }
+
+  async function runsDeleted(ids: string[]) {
+    for (const listener of deletedListeners) await listener(ids);
+  }
+
+  const onDeleted = (listener: RunsDeletedListener) => void deletedListeners.push(listener);
+
   async function get(actor: Actor, id: string) {
     const { run } = await deps.access.runFor(actor, id, "read");
     const row = await repo.byId(run.id);
@@ -138,6 +180,6 @@ export function createRunsService(deps: Deps) {
     return { runs: rows.map((r) => ({ ...toRun(r), metrics: byRun.get(r.id) ?? [] })), nextCursor: next, total };
   }
 
-  return { create, update, heartbeat, finish, setStatus, get, list, publish };
+  return { create, update, heartbeat, finish, remove, removeProject, onDeleted, setStatus, get, list, publish };
 }
 export type RunsService = ReturnType<typeof createRunsService>;

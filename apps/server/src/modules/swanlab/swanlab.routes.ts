@@ -176,6 +176,13 @@ const mediaRoutes = (svc: SwanlabService, files: SavedFilesService): FastifyPlug
 export const swanlabRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env, db, clock } = app.deps;
   const storage = await createStorage(env);
+  // A deleted run's files go with it: logged media and saved files, and uploads still staged.
+  app.services.runs.onDeleted(async (runIds) => {
+    for (const id of runIds) {
+      await storage.remove(`media/${id}`);
+      await storage.remove(`uploads/${id}`);
+    }
+  });
   const uploads = createUploadUrls({ clock, storage, secret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR) });
   const svc = createSwanlabService({ db, clock, services: app.services, storage, uploads, sessionTtlDays: Math.max(env.SESSION_TTL_DAYS, SDK_SESSION_DAYS) });
   const files = createSavedFilesService({ db, services: app.services, storage, uploads });
