@@ -146,6 +146,7 @@ test("sign up, key, live run page, texts, reconnect, compare", async ({ page, br
   await expect(anonPage.getByLabel("Compare run-a")).toBeVisible();
   await expect(anonPage.getByText("public · read-only")).toBeVisible();
   await expect(anonPage.getByLabel("Visibility")).toHaveCount(0);
+  await expect(anonPage.getByRole("button", { name: "Delete project" })).toHaveCount(0);
   await anonPage.getByTestId("chart-train/loss").scrollIntoViewIfNeeded();
   await waitForChart(anonPage, "train/loss", (s) => s.length > 0 && s.every((x) => x.n > 0), Date.now());
   await shot(anonPage, "08-public-logged-out", info.project.name);

@@ -1,6 +1,6 @@
-// Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ListMediaResponse, ListRunsResponse, LogsResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
+// Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs; delete.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { ListMediaResponse, ListRunsResponse, LogsResponse, OkResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
 import { api, enc, qs } from "../../api/http.js";
 
 export type RunFilters = { name?: string; status?: RunStatus; tag?: string; sort: "createdAt" | "name" | "status" | "lastHeartbeatAt"; order: "asc" | "desc" };
@@ -22,6 +22,18 @@ export const useAllRunIds = (ws: string, p: string) =>
   });
 
 export const runKey = (id: string) => ["run", id] as const;
+
+/** Deletes a run and all it logged; the project's run lists are refetched. */
+export function useDeleteRun(ws: string, p: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api(OkResponse, `/runs/${enc(id)}`, { method: "DELETE" }),
+    onSuccess: (_res, id) => {
+      qc.removeQueries({ queryKey: runKey(id) });
+      void qc.invalidateQueries({ queryKey: runsKey(ws, p) });
+    },
+  });
+}
 export const useRun = (id: string) => useQuery({ queryKey: runKey(id), queryFn: () => api(RunDetailResponse, `/runs/${enc(id)}`), retry: false });
 
 export const mediaKey = (runId: string, key: string) => ["media", runId, key] as const;

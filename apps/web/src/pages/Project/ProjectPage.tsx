@@ -2,7 +2,7 @@
 // columns), pick runs to compare, and every metric key's chart with the picked runs overlaid.
 import { useEffect, useMemo, useState } from "react";
 import { RunStatus, fromWireValue, type MetricValue } from "@swanhouse/contracts";
-import { useProject, useUpdateProject } from "../../features/projects/api.js";
+import { useDeleteProject, useProject, useUpdateProject } from "../../features/projects/api.js";
 import { useWorkspace } from "../../features/workspaces/api.js";
 import { useAllRunIds, useRuns, type RunFilters } from "../../features/runs/api.js";
 import { useProjectRealtime } from "../../features/runs/useRealtime.js";
@@ -11,7 +11,7 @@ import { ChartSections } from "../../features/charts/components/ChartSections.js
 import { isSystemKey } from "../../features/charts/sections.js";
 import { colorMap, colorAt } from "../../charts/options/colors.js";
 import { formatValue } from "../../charts/options/line.js";
-import { Link, paths } from "../../app/router.js";
+import { Link, navigate, paths } from "../../app/router.js";
 import { ErrorNote, StatusBadge, fmtDuration, fmtTime } from "../../components/ui.js";
 import { HowToLog } from "../../components/HowToLog.js";
 
@@ -28,6 +28,7 @@ function cell(v: unknown): string {
 export function ProjectPage({ workspace, project }: { workspace: string; project: string }) {
   const proj = useProject(workspace, project);
   const update = useUpdateProject(workspace, project);
+  const remove = useDeleteProject(workspace, project);
   const ws = useWorkspace(workspace);
   const [filters, setFilters] = useState<RunFilters>({ sort: "createdAt", order: "desc" });
   const [text, setText] = useState("");
@@ -83,9 +84,15 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
         )}
         {p && !canEdit && <span className={`tag ${p.visibility}`}>{p.visibility}{role ? "" : " · read-only"}</span>}
         {runs.data && <span className="muted">{runs.data.total} runs</span>}
+        {p && canEdit && (
+          <button className="btn small danger" disabled={remove.isPending} onClick={() => {
+            if (!window.confirm(`Delete project "${project}", its ${runs.data?.total ?? 0} runs and everything they logged? This cannot be undone.`)) return;
+            remove.mutate(undefined, { onSuccess: () => navigate(paths.workspace(workspace), { replace: true }) });
+          }}>Delete project</button>
+        )}
       </div>
       {p?.description && <p className="muted">{p.description}</p>}
-      <ErrorNote error={proj.error ?? runs.error ?? update.error} />
+      <ErrorNote error={proj.error ?? runs.error ?? update.error ?? remove.error} />
       {noRuns ? (
         <HowToLog workspace={workspace} project={project} />
       ) : (

@@ -2,7 +2,8 @@
 // description, tags, config, hardware and environment, requirements), console logs, system charts.
 import { useMemo, useState } from "react";
 import type { JsonObject } from "@swanhouse/contracts";
-import { useRun } from "../../features/runs/api.js";
+import { useDeleteRun, useRun } from "../../features/runs/api.js";
+import { useWorkspace } from "../../features/workspaces/api.js";
 import { useRunRealtime } from "../../features/runs/useRealtime.js";
 import { ChartToolbar } from "../../features/charts/settings.js";
 import { ChartSections } from "../../features/charts/components/ChartSections.js";
@@ -12,7 +13,7 @@ import { TextPanel } from "../../features/runs/components/TextPanel.js";
 import { MediaPanel } from "../../features/runs/components/MediaPanel.js";
 import { LogsPanel } from "../../features/runs/components/LogsPanel.js";
 import { colorAt } from "../../charts/options/colors.js";
-import { Link, paths } from "../../app/router.js";
+import { Link, navigate, paths } from "../../app/router.js";
 import { ErrorNote, StatusBadge, fmtDuration, fmtTime } from "../../components/ui.js";
 
 type Tab = "charts" | "overview" | "logs" | "system";
@@ -42,6 +43,10 @@ function KeyValues({ rows, empty, testId }: { rows: Array<[string, string]>; emp
 
 export function RunPage({ workspace, project, runId }: { workspace: string; project: string; runId: string }) {
   const detail = useRun(runId);
+  const remove = useDeleteRun(workspace, project);
+  const role = useWorkspace(workspace).data?.workspace.role;
+  // Owners and admins delete any run, members their own (the server decides); viewers and visitors none.
+  const mayDelete = role === "owner" || role === "admin" || role === "member";
   useRunRealtime(runId);
   const [tab, setTab] = useState<Tab>("charts");
   const run = detail.data?.run;
@@ -60,6 +65,10 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
   const panel = (k: string) =>
     kindOf.get(k) === "text" ? <TextPanel key={k} runId={run.id} textKey={k} /> : <MediaPanel key={k} runId={run.id} mediaKey={k} live={run.status === "running"} />;
   const meta = run.metadata as JsonObject;
+  const onDelete = () => {
+    if (!window.confirm(`Delete run "${run.name}" and everything it logged? This cannot be undone.`)) return;
+    remove.mutate(run.id, { onSuccess: () => navigate(paths.project(workspace, project), { replace: true }) });
+  };
 
   return (
     <div className="page">
@@ -71,7 +80,9 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
         <StatusBadge status={run.status} />
         <span className="muted small">{fmtDuration(run.createdAt, run.status === "running" ? null : (run.finishedAt ?? run.lastHeartbeatAt))}</span>
         <a className="btn small" href={`/api/v1/runs/${encodeURIComponent(run.id)}/export.csv`}>CSV</a>
+        {mayDelete && <button className="btn small danger" disabled={remove.isPending} onClick={onDelete}>Delete</button>}
       </div>
+      <ErrorNote error={remove.error} />
       <div className="tabs" role="tablist">
         {(["charts", "overview", "logs", "system"] as const).map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? "tab active" : "tab"} onClick={() => setTab(t)}>

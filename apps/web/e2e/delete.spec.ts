@@ -1,0 +1,64 @@
+// Deleting from the dashboard: a run from its page (confirm, back to the project, gone from the list and
+// the API), then the whole project (back to the workspace, gone).
+import { expect, test } from "@playwright/test";
+import { base, points, rest } from "./helpers.js";
+
+test("delete a run, then its project", async ({ page, browser }, info) => {
+  const username = `d${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
+  await page.goto(`${base()}/signup`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill("a-long-password");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(new RegExp(`/${username}$`));
+  const created = await page.request.post(`${base()}/api/v1/api-keys`, { data: { name: "e2e" } });
+  const key = ((await created.json()) as { key: string }).key;
+
+  const project = "doomed";
+  const runs: string[] = [];
+  for (const name of ["keep-me", "delete-me"]) {
+    const { run } = await rest<{ run: { id: string } }>(key, "POST", "/runs", { project, name });
+    await rest(key, "POST", `/runs/${run.id}/log`, { metrics: points("loss", 0, 50) });
+    runs.push(run.id);
+  }
+  const [kept, doomed] = runs as [string, string];
+  const status = async (path: string) => (await fetch(`${base()}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } })).status;
+
+  // A run, from its page: the dialog is confirmed, the project page lists the other run only.
+  await page.goto(`${base()}/${username}/${project}/runs/${doomed}`);
+  await expect(page.getByRole("heading", { name: "delete-me" })).toBeVisible();
+  page.once("dialog", (d) => {
+    expect(d.message()).toContain('Delete run "delete-me"');
+    void d.accept();
+  });
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/${username}/${project}$`));
+  await expect(page.getByText("1 runs", { exact: true })).toBeVisible();
+  await expect(page.getByRole("link", { name: "keep-me" }).first()).toBeVisible();
+  await expect(page.getByRole("link", { name: "delete-me" })).toHaveCount(0);
+  expect(await status(`/runs/${doomed}`)).toBe(404);
+  expect(await status(`/runs/${kept}`)).toBe(200);
+
+  // A visitor of the (now public) project sees no delete buttons.
+  await rest(key, "PATCH", `/projects/${username}/${project}`, { visibility: "public" });
+  const anon = await browser.newContext();
+  const anonPage = await anon.newPage();
+  await anonPage.goto(`${base()}/${username}/${project}/runs/${kept}`);
+  await expect(anonPage.getByRole("heading", { name: "keep-me" })).toBeVisible();
+  await expect(anonPage.getByRole("button", { name: "Delete", exact: true })).toHaveCount(0);
+  await anon.close();
+
+  // Dismissing the dialog deletes nothing.
+  page.once("dialog", (d) => void d.dismiss());
+  await page.getByRole("button", { name: "Delete project" }).click();
+  expect(await status(`/projects/${username}/${project}`)).toBe(200);
+
+  // The project, from its page: back to the workspace, project and run gone.
+  page.once("dialog", (d) => {
+    expect(d.message()).toContain('Delete project "doomed"');
+    void d.accept();
+  });
+  await page.getByRole("button", { name: "Delete project" }).click();
+  await expect(page).toHaveURL(new RegExp(`/${username}$`));
+  expect(await status(`/projects/${username}/${project}`)).toBe(404);
+  expect(await status(`/runs/${kept}`)).toBe(404);
+});
