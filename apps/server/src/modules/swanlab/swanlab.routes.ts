@@ -177,10 +177,12 @@ export const swanlabRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env, db, clock } = app.deps;
   const storage = await createStorage(env);
   // A deleted run's files go with it: logged media and saved files, and uploads still staged.
+  // The rows are gone by then: a storage failure is logged, not answered as a failed delete.
   app.services.runs.onDeleted(async (runIds) => {
     for (const id of runIds) {
-      await storage.remove(`media/${id}`);
-      await storage.remove(`uploads/${id}`);
+      for (const key of [`media/${id}`, `uploads/${id}`]) {
+        await storage.remove(key).catch((err: unknown) => app.log.warn({ err, key }, "could not remove a deleted run's files"));
+      }
     }
   });
   const uploads = createUploadUrls({ clock, storage, secret: () => loadUploadSecret(env.SWANHOUSE_DATA_DIR) });
