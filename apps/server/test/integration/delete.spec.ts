@@ -116,7 +116,18 @@ describe("DELETE /projects/:workspace/:project", () => {
     expect((await del(outsider)).status).toBe(404);
     expect((await del(viewer)).status).toBe(403);
     expect((await del(member)).status).toBe(403);
+    // Not while a fine-tune job would still report into it.
+    const job = await h.db.pool.query<{ id: string }>(
+      `INSERT INTO fine_tune_jobs (id, project_id, created_by_id, run_name, device)
+       SELECT gen_random_uuid(), p.id, $2::uuid, 'ft', 'cpu' FROM projects p JOIN workspaces w ON w.id = p.workspace_id
+       WHERE w.name = $1 AND p.name = 'doomed' RETURNING id`,
+      [team, (await h.db.prisma.user.findUniqueOrThrow({ where: { username: admin.username } })).id]);
+    const busy = await del(admin);
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.message).toContain("fine-tune job");
+    await h.db.pool.query("UPDATE fine_tune_jobs SET status = 'cancelled' WHERE id = $1", [job.rows[0]!.id]);
     expect((await del(admin)).body).toEqual({ ok: true });
+    expect((await h.db.pool.query("SELECT 1 FROM fine_tune_jobs WHERE id = $1", [job.rows[0]!.id])).rowCount).toBe(0);
     for (const r of [a, b]) {
       expect(await rowsOf(r.id)).toEqual(none);
       expect(filesOf(r.id)).toEqual([]);

@@ -65,6 +65,9 @@ export const projectRoutes: FastifyPluginAsyncZod = async (app) => {
     requireUser(req);
     const { project, workspace, role } = await access.projectFor(req.actor, req.params.workspace, req.params.project, "write");
     if (!(role && ADMIN_ROLES.has(role))) throw Forbidden(`role '${role}' cannot delete project '${workspace.name}/${project.name}'`);
+    // A queued or running fine-tune would report into the project again (and re-create it).
+    const active = await prisma.fineTuneJob.count({ where: { projectId: project.id, status: { in: ["queued", "running"] } } });
+    if (active) throw Conflict(`project '${workspace.name}/${project.name}' has ${active} queued or running fine-tune job(s): cancel them first`);
     await app.services.runs.removeProject(project.id);
     return { ok: true as const };
   });
