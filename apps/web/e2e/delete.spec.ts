@@ -1,7 +1,7 @@
 // Deleting from the dashboard: a run from its page (confirm, back to the project, gone from the list and
-// the API), then the whole project (back to the workspace, gone).
+// the API; other open tabs hear of it live), then the whole project (back to the workspace, gone).
 import { expect, test } from "@playwright/test";
-import { base, points, rest } from "./helpers.js";
+import { base, points, rest, waitLive } from "./helpers.js";
 
 test("delete a run, then its project", async ({ page, browser }, info) => {
   const username = `d${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
@@ -23,6 +23,14 @@ test("delete a run, then its project", async ({ page, browser }, info) => {
   const [kept, doomed] = runs as [string, string];
   const status = async (path: string) => (await fetch(`${base()}/api/v1${path}`, { headers: { authorization: `Bearer ${key}` } })).status;
 
+  // Two more tabs watch: the project page and the doomed run's page.
+  const [listTab, runTab] = [await page.context().newPage(), await page.context().newPage()];
+  await listTab.goto(`${base()}/${username}/${project}`);
+  await expect(listTab.getByText("2 runs", { exact: true })).toBeVisible();
+  await runTab.goto(`${base()}/${username}/${project}/runs/${doomed}`);
+  await expect(runTab.getByRole("heading", { name: "delete-me" })).toBeVisible();
+  await Promise.all([waitLive(listTab), waitLive(runTab)]);
+
   // A run, from its page: the dialog is confirmed, the project page lists the other run only.
   await page.goto(`${base()}/${username}/${project}/runs/${doomed}`);
   await expect(page.getByRole("heading", { name: "delete-me" })).toBeVisible();
@@ -37,6 +45,11 @@ test("delete a run, then its project", async ({ page, browser }, info) => {
   await expect(page.getByRole("link", { name: "delete-me" })).toHaveCount(0);
   expect(await status(`/runs/${doomed}`)).toBe(404);
   expect(await status(`/runs/${kept}`)).toBe(200);
+  // The other tabs, without a reload.
+  await expect(listTab.getByText("1 runs", { exact: true })).toBeVisible();
+  await expect(listTab.getByRole("link", { name: "delete-me" })).toHaveCount(0);
+  await expect(runTab.getByRole("alert")).toContainText("This run was deleted");
+  await Promise.all([listTab.close(), runTab.close()]);
 
   // A visitor of the (now public) project sees no delete buttons.
   await rest(key, "PATCH", `/projects/${username}/${project}`, { visibility: "public" });

@@ -20,12 +20,15 @@ export const LogsAppendedEvent = z.object({ runId: z.string(), logs: z.array(Log
 export type LogsAppendedEvent = z.infer<typeof LogsAppendedEvent>;
 export const RunUpdatedEvent = z.object({ run: Run });
 export type RunUpdatedEvent = z.infer<typeof RunUpdatedEvent>;
+export const RunDeletedEvent = z.object({ runId: z.string(), projectId: z.string() });
+export type RunDeletedEvent = z.infer<typeof RunDeletedEvent>;
 
 export interface ServerToClientEvents {
   "metrics:appended": (e: MetricsAppendedEvent) => void;
   "texts:appended": (e: TextsAppendedEvent) => void;
   "logs:appended": (e: LogsAppendedEvent) => void;
   "run:updated": (e: RunUpdatedEvent) => void;
+  "run:deleted": (e: RunDeletedEvent) => void;
 }
 export interface ClientToServerEvents {
   subscribe: (body: SubscribeBody, ack: (a: SubscribeAck) => void) => void;

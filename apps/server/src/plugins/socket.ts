@@ -16,6 +16,7 @@ import {
   type LogsAppendedEvent,
   type MetricsAppendedEvent,
   type Run,
+  type RunDeletedEvent,
   type ServerToClientEvents,
   type TextsAppendedEvent,
 } from "@swanhouse/contracts";
@@ -41,6 +42,7 @@ export type Realtime = {
   texts: (rooms: Rooms, items: Lazy<TextsAppendedEvent["items"][number]>) => void;
   logs: (rooms: Rooms, logs: Lazy<LogsAppendedEvent["logs"][number]>) => void;
   runUpdated: (run: Run) => void;
+  runDeleted: (e: RunDeletedEvent) => void;
   flush: () => void;
 };
 
@@ -126,6 +128,7 @@ export async function registerRealtime(app: FastifyInstance, deps: { env: Env; d
     texts: (rooms, items) => push(buf.texts, rooms, items),
     logs: (rooms, logs) => push(buf.logs, rooms, logs),
     runUpdated: (run) => io.to([runRoom(run.id), projectRoom(run.projectId)]).emit("run:updated", { run }),
+    runDeleted: (e) => io.to([runRoom(e.runId), projectRoom(e.projectId)]).emit("run:deleted", e),
     flush,
   };
 }

@@ -81,6 +81,19 @@ describe("realtime, one process", () => {
     expect(await subscribe(anon, { runId: run.id })).toEqual({ ok: true });
   });
 
+  it("a deleted run is announced to its subscribers and its project's", async () => {
+    const run = await createRun(h.app, owner);
+    const runSock = await open(url, { token: owner.key });
+    const projSock = await open(url, { cookie: owner.cookie });
+    expect(await subscribe(runSock, { runId: run.id })).toEqual({ ok: true });
+    expect(await subscribe(projSock, { projectId: run.projectId })).toEqual({ ok: true });
+    const heard: unknown[] = [];
+    for (const s of [runSock, projSock]) s.on("run:deleted", (e: unknown) => heard.push(e));
+    expect((await call(h.app, "DELETE", `/api/v1/runs/${run.id}`, { as: owner })).status).toBe(200);
+    await until(() => heard.length === 2);
+    expect(heard).toEqual([{ runId: run.id, projectId: run.projectId }, { runId: run.id, projectId: run.projectId }]);
+  });
+
   it("batches pushes: 1,000 points logged one request at a time arrive complete in a few messages", async () => {
     const run = await createRun(h.app, owner);
     const runSock = await open(url, { token: owner.key });

@@ -2,7 +2,7 @@
 // reconnect; each acked (re)subscribe fires `onResync` so data views refetch what they fetched before it
 // (missed pushes while connecting or while the socket was down; merging drops the duplicates). Status drives the "connection lost" banner.
 import { io, type Socket } from "socket.io-client";
-import { LogsAppendedEvent, MetricsAppendedEvent, RunUpdatedEvent, TextsAppendedEvent, type ClientToServerEvents, type ServerToClientEvents, type SubscribeBody } from "@swanhouse/contracts";
+import { LogsAppendedEvent, MetricsAppendedEvent, RunDeletedEvent, RunUpdatedEvent, TextsAppendedEvent, type ClientToServerEvents, type ServerToClientEvents, type SubscribeBody } from "@swanhouse/contracts";
 
 export type SocketStatus = "connecting" | "connected" | "lost";
 type Handlers = {
@@ -10,6 +10,7 @@ type Handlers = {
   texts: (e: TextsAppendedEvent) => void;
   logs: (e: LogsAppendedEvent) => void;
   run: (e: RunUpdatedEvent) => void;
+  runDeleted: (e: RunDeletedEvent) => void;
 };
 
 class Realtime {
@@ -41,6 +42,7 @@ class Realtime {
     s.on("texts:appended", (e) => this.dispatch("texts", TextsAppendedEvent.safeParse(e)));
     s.on("logs:appended", (e) => this.dispatch("logs", LogsAppendedEvent.safeParse(e)));
     s.on("run:updated", (e) => this.dispatch("run", RunUpdatedEvent.safeParse(e)));
+    s.on("run:deleted", (e) => this.dispatch("runDeleted", RunDeletedEvent.safeParse(e)));
     return s;
   }
 

@@ -10,7 +10,7 @@ import { stripNul } from "../../lib/text.js";
 import { ADMIN_ROLES, WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { createRunsRepo, deleteRuns, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
 
-type Deps = { db: Pick<Db, "prisma">; clock: Clock; realtime: Pick<Realtime, "runUpdated">; access: AccessService };
+type Deps = { db: Pick<Db, "prisma">; clock: Clock; realtime: Pick<Realtime, "runUpdated" | "runDeleted">; access: AccessService };
 
 /** A run with millions of points takes seconds to delete; Prisma's default transaction limit is 5 s. */
 const DELETE_TIMEOUT_MS = 120_000;
@@ -125,13 +125,8 @@ export function createRunsService(deps: Deps) {
     if (!(role && (ADMIN_ROLES.has(role) || creator))) {
       throw Forbidden(`role '${role}' can delete only the runs it created in '${workspace.name}'`);
     }
-    await removeRuns([id]);
-  }
-
-  /** Deletes the runs' data and rows in one transaction, then tells the listeners. */
-  async function removeRuns(ids: string[]): Promise<void> {
-    await prisma.$transaction((tx) => deleteRuns(tx, ids), { timeout: DELETE_TIMEOUT_MS });
-    await runsDeleted(ids);
+    await prisma.$transaction((tx) => deleteRuns(tx, [id]), { timeout: DELETE_TIMEOUT_MS });
+    await runsDeleted([id], run.projectId);
   }
 
   /** Deletes a project with its runs and their data (the caller checked the role). The project row is
@@ -144,10 +139,12 @@ export function createRunsService(deps: Deps) {
       await tx.project.delete({ where: { id: projectId } }); // fine_tune_jobs: ON DELETE CASCADE
       return runIds;
     }, { timeout: DELETE_TIMEOUT_MS });
-    await runsDeleted(ids);
+    await runsDeleted(ids, projectId);
   }
 
-  async function runsDeleted(ids: string[]) {
+  /** After the commit: subscribers of the runs and their project hear of it, then the listeners. */
+  async function runsDeleted(ids: string[], projectId: string) {
+    for (const runId of ids) deps.realtime.runDeleted({ runId, projectId });
     for (const listener of deletedListeners) await listener(ids);
   }
 

@@ -1,6 +1,7 @@
 // Socket wiring for the run and project pages: pushes go to the series store (charts), the query cache
-// (run status, new keys, logs) or invalidate (texts). After a reconnect everything on screen refetches.
-import { useEffect, useSyncExternalStore } from "react";
+// (run status, new keys, logs) or invalidate (texts); a deleted run leaves the project list and is flagged
+// on its page. After a reconnect everything on screen refetches.
+import { useEffect, useState, useSyncExternalStore } from "react";
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { MetricSummary, RunDetailResponse, ListRunsResponse, LogLine } from "@swanhouse/contracts";
 import { realtime } from "../../api/socket.js";
@@ -26,9 +27,12 @@ function addKeys(qc: QueryClient, runId: string, items: Array<{ key: string; ste
   });
 }
 
-export function useRunRealtime(runId: string) {
+/** Live updates of one run; answers whether the run was deleted while open. */
+export function useRunRealtime(runId: string): { deleted: boolean } {
   const qc = useQueryClient();
+  const [deleted, setDeleted] = useState(false);
   useEffect(() => {
+    setDeleted(false);
     const unsub = realtime.subscribe({ runId });
     const off = realtime.on({
       metrics: (e) => {
@@ -50,6 +54,9 @@ export function useRunRealtime(runId: string) {
         if (e.run.id !== runId) return;
         qc.setQueryData<RunDetailResponse>(runKey(runId), (cur) => (cur ? { ...cur, run: e.run } : cur));
       },
+      runDeleted: (e) => {
+        if (e.runId === runId) setDeleted(true);
+      },
     });
     const offResync = realtime.onResync((body, before) => {
       if (!("runId" in body) || body.runId !== runId) return;
@@ -65,6 +72,7 @@ export function useRunRealtime(runId: string) {
       unsub();
     };
   }, [runId, qc]);
+  return { deleted };
 }
 
 export function useProjectRealtime(projectId: string | undefined, ws: string, p: string) {
@@ -87,6 +95,12 @@ export function useProjectRealtime(projectId: string | undefined, ws: string, p:
           return { ...cur, runs: cur.runs.map((r) => (r.id === e.run.id ? ((found = true), { ...r, ...e.run }) : r)) };
         });
         if (!found) refreshList();
+      },
+      runDeleted: (e) => {
+        if (e.projectId !== projectId) return;
+        qc.setQueriesData<ListRunsResponse>({ queryKey: runsKey(ws, p) }, (cur) =>
+          cur && "runs" in cur ? { ...cur, runs: cur.runs.filter((r) => r.id !== e.runId), total: Math.max(0, cur.total - 1) } : cur);
+        refreshList(); // the page after it, and the compare picker's ids
       },
     });
     const offResync = realtime.onResync((body, before) => {

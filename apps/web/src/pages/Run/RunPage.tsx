@@ -47,7 +47,7 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
   const role = useWorkspace(workspace).data?.workspace.role;
   // Owners and admins delete any run, members their own (the server decides); viewers and visitors none.
   const mayDelete = role === "owner" || role === "admin" || role === "member";
-  useRunRealtime(runId);
+  const { deleted } = useRunRealtime(runId);
   const [tab, setTab] = useState<Tab>("charts");
   const run = detail.data?.run;
   const metrics = detail.data?.metrics ?? [];
@@ -83,6 +83,7 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
         {mayDelete && <button className="btn small danger" disabled={remove.isPending} onClick={onDelete}>Delete</button>}
       </div>
       <ErrorNote error={remove.error} />
+      {deleted && !remove.isSuccess && <p className="error" role="alert">This run was deleted; what is shown here is what was loaded before.</p>}
       <div className="tabs" role="tablist">
         {(["charts", "overview", "logs", "system"] as const).map((t) => (
           <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? "tab active" : "tab"} onClick={() => setTab(t)}>
