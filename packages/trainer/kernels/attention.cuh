@@ -8,6 +8,7 @@
 // (scores) or head dims (accumulators). D in {16, 32, 64, 128} (static shared memory, fp32 tiles).
 // attention_tc.cuh has the same on tensor cores (WMMA); the backend picks one with TRAINER_ATTENTION=tc|simt.
 #pragma once
+#include <type_traits>
 #include "cuda_utils.cuh"
 
 #define ATTN_WARPS 4
@@ -349,28 +350,30 @@ inline void attention_backward_d(float* dq, float* dk, bf16* dv, float* delta, c
         dk, dv, dout, q, k, v, lse, delta, len, T, H, KVH, scale);
 }
 
-inline bool attention_supports(int D) { return D == 16 || D == 32 || D == 64 || D == 128; }
+// The head dims the kernels are instantiated for, in one place for the CUDA-core and the tensor-core
+// dispatch: calls f(std::integral_constant<int, D>{}) and answers true for a supported D, else false.
+template <class F>
+inline bool with_head_dim(int D, F&& f) {
+    switch (D) {
+        case 16: f(std::integral_constant<int, 16>{}); return true;
+        case 32: f(std::integral_constant<int, 32>{}); return true;
+        case 64: f(std::integral_constant<int, 64>{}); return true;
+        case 128: f(std::integral_constant<int, 128>{}); return true;
+        default: return false;
+    }
+}
+inline bool attention_supports(int D) { return with_head_dim(D, [](auto) {}); }
 
 inline void attention_forward(bf16* out, float* lse, const bf16* q, const bf16* k, const bf16* v, const int32_t* len,
                               int B, int T, int H, int KVH, int D, cudaStream_t s) {
     if (B * T == 0) return;
-    switch (D) {
-        case 16: attention_forward_d<16>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 32: attention_forward_d<32>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 64: attention_forward_d<64>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 128: attention_forward_d<128>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        default: break;
-    }
+    with_head_dim(D, [&](auto d) { attention_forward_d<decltype(d)::value>(out, lse, q, k, v, len, B, T, H, KVH, s); });
 }
 inline void attention_backward(float* dq, float* dk, bf16* dv, float* delta, const float* dout, const bf16* out,
                                const bf16* q, const bf16* k, const bf16* v, const float* lse, const int32_t* len,
                                int B, int T, int H, int KVH, int D, cudaStream_t s) {
     if (B * T == 0) return;
-    switch (D) {
-        case 16: attention_backward_d<16>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 32: attention_backward_d<32>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 64: attention_backward_d<64>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 128: attention_backward_d<128>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        default: break;
-    }
+    with_head_dim(D, [&](auto d) {
+        attention_backward_d<decltype(d)::value>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s);
+    });
 }

@@ -476,13 +476,7 @@ inline void attention_tc_forward(bf16* out, float* lse, const bf16* q, const bf1
                                  int B, int T, int H, int KVH, int D, cudaStream_t s) {
     if (B * T == 0) return;
     if (!tca_aligned({out, q, k, v})) return attention_forward(out, lse, q, k, v, len, B, T, H, KVH, D, s);
-    switch (D) {
-        case 16: attention_tc_forward_d<16>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 32: attention_tc_forward_d<32>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 64: attention_tc_forward_d<64>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        case 128: attention_tc_forward_d<128>(out, lse, q, k, v, len, B, T, H, KVH, s); break;
-        default: break;
-    }
+    with_head_dim(D, [&](auto d) { attention_tc_forward_d<decltype(d)::value>(out, lse, q, k, v, len, B, T, H, KVH, s); });
 }
 inline void attention_tc_backward(float* dq, float* dk, bf16* dv, float* delta, const float* dout, const bf16* out,
                                   const bf16* q, const bf16* k, const bf16* v, const float* lse, const int32_t* len,
@@ -490,13 +484,9 @@ inline void attention_tc_backward(float* dq, float* dk, bf16* dv, float* delta, 
     if (B * T == 0) return;
     if (!tca_aligned({dq, dk, dv, dout, q, k, v}))
         return attention_backward(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, D, s);
-    switch (D) {
-        case 16: attention_tc_backward_d<16>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 32: attention_tc_backward_d<32>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 64: attention_tc_backward_d<64>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        case 128: attention_tc_backward_d<128>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s); break;
-        default: break;
-    }
+    with_head_dim(D, [&](auto d) {
+        attention_tc_backward_d<decltype(d)::value>(dq, dk, dv, delta, dout, out, q, k, v, lse, len, B, T, H, KVH, s);
+    });
 }
 
 // --- selection: TRAINER_ATTENTION=simt|tc, read by the backend at init. Unset = simt until a GPU run has
