@@ -1,11 +1,14 @@
-// Accounts: register, log in (session cookie), me.
+// Accounts: register, log in (session cookie), me, change the password.
 import { z } from "zod";
 import { IsoDate, Username } from "./common.js";
 import { Workspace } from "./workspaces.js";
 
+/** A new password: at least 8 characters (argon2id takes care of the rest). */
+const NewPassword = z.string().min(8).max(200);
+
 export const RegisterBody = z.object({
   username: Username,
-  password: z.string().min(8).max(200),
+  password: NewPassword,
   email: z.email().max(254).optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
@@ -15,6 +18,12 @@ export const LoginBody = z.object({
   password: z.string().min(1).max(200),
 });
 export type LoginBody = z.infer<typeof LoginBody>;
+
+export const ChangePasswordBody = z.object({
+  currentPassword: z.string().min(1).max(200),
+  newPassword: NewPassword,
+});
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
 
 export const User = z.object({
   id: z.string(),

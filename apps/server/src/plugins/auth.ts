@@ -97,10 +97,15 @@ export function apiKeyHash(key: string): string | undefined {
   return key.length > 200 ? undefined : sha256(key);
 }
 
+/** The session token the request carries: the dashboard's cookie, or the official SDK's `sid`. */
+export function sessionToken(req: FastifyRequest): string | undefined {
+  const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
+  return cookies[SESSION_COOKIE] ?? cookies["sid"];
+}
+
 function resolveRequest(resolver: ActorResolver, req: FastifyRequest): Promise<Actor> {
   // Upload URLs served for the official SDK authenticate themselves (signed query).
-  const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
-  return resolver.resolve(req.headers.authorization, cookies[SESSION_COOKIE] ?? cookies["sid"]);
+  return resolver.resolve(req.headers.authorization, sessionToken(req));
 }
 
 /** The caller, resolved now if the route deferred it (`apiKeyInHandler`). */

@@ -1,8 +1,9 @@
-// /api/v1/auth: register, login (httpOnly SameSite cookie, rate-limited), logout, me.
+// /api/v1/auth: register, login (httpOnly SameSite cookie, rate-limited), logout, me, password.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import rateLimit from "@fastify/rate-limit";
-import { ApiError, LoginBody, MeResponse, OkResponse, RegisterBody, UserResponse } from "@swanhouse/contracts";
-import { requireUser, SESSION_COOKIE } from "../../plugins/auth.js";
+import { ApiError, ChangePasswordBody, LoginBody, MeResponse, OkResponse, RegisterBody, UserResponse } from "@swanhouse/contracts";
+import { Forbidden } from "../../lib/errors.js";
+import { requireUser, sessionToken, SESSION_COOKIE } from "../../plugins/auth.js";
 import { createAuthService } from "./auth.service.js";
 
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -16,10 +17,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     const token = await auth.createSession(user.id);
     return reply.setCookie(SESSION_COOKIE, token, cookieOpts).status(201).send({ user });
   });
+  // Per client address; login and password changes each have their own budget.
+  const passwordGuessLimit = { rateLimit: { max: env.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: "1 minute", keyGenerator: (req: { ip: string }) => req.ip } };
   app.post(
     "/auth/login",
     {
-      config: { rateLimit: { max: env.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: "1 minute", keyGenerator: (req) => `${req.ip}` } },
+      config: passwordGuessLimit,
       schema: { tags: ["auth"], body: LoginBody, response: { 200: UserResponse, 400: ApiError, 401: ApiError, 429: ApiError } },
     },
     async (req, reply) => {
@@ -31,5 +34,20 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     await auth.logout(req.cookies[SESSION_COOKIE]);
     return reply.clearCookie(SESSION_COOKIE, { path: "/" }).send({ ok: true as const });
   });
+  app.post(
+    "/auth/password",
+    {
+      config: passwordGuessLimit,
+      schema: { tags: ["auth"], summary: "Change your password (signed in with the session cookie); your other sessions are signed out", body: ChangePasswordBody, response: { 200: OkResponse, 400: ApiError, 401: ApiError, 403: ApiError, 429: ApiError } },
+    },
+    async (req) => {
+      const actor = requireUser(req);
+      const token = sessionToken(req);
+      // An API key must not be enough to take over the account that owns it.
+      if (actor.via !== "session" || !token) throw Forbidden("change the password from a signed-in browser session, not with an API key");
+      await auth.changePassword(actor.userId, token, req.body.currentPassword, req.body.newPassword);
+      return { ok: true as const };
+    },
+  );
   app.get("/auth/me", { schema: { tags: ["auth"], response: { 200: MeResponse, 401: ApiError } } }, async (req) => auth.me(requireUser(req).userId));
 };

@@ -4,7 +4,7 @@ import type { Db } from "@swanhouse/db";
 import { hash, verify } from "@node-rs/argon2";
 import type { RegisterBody, User, Workspace } from "@swanhouse/contracts";
 import type { Clock } from "../../app.js";
-import { Conflict, Unauthorized } from "../../lib/errors.js";
+import { BadRequest, Conflict, Unauthorized } from "../../lib/errors.js";
 import { newSessionToken, newUuid, sha256 } from "../../lib/ids.js";
 import { iso } from "../../lib/serialize.js";
 
@@ -47,6 +47,21 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     return { token: await createSession(user.id), user: toUser(user) };
   }
 
+  /**
+   * Replaces the password after checking the current one, and signs out every other session of the
+   * user (a stolen cookie stops working), in one transaction. API keys are separate credentials and
+   * stay valid: the settings page revokes them.
+   */
+  async function changePassword(userId: string, keepSessionToken: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } });
+    if (!(await verify(user.passwordHash, currentPassword).catch(() => false))) throw BadRequest("the current password is wrong", "body.currentPassword");
+    const passwordHash = await hash(newPassword, ARGON);
+    await prisma.$transaction([
+      prisma.user.update({ where: { id: userId }, data: { passwordHash } }),
+      prisma.session.deleteMany({ where: { userId, id: { not: sha256(keepSessionToken) } } }),
+    ]);
+  }
+
   async function createSession(userId: string): Promise<string> {
     const token = newSessionToken();
     const expiresAt = new Date(deps.clock.now().getTime() + deps.sessionTtlDays * 86_400_000);
@@ -67,5 +82,5 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     };
   }
 
-  return { register, login, logout, me, createSession };
+  return { register, login, logout, me, createSession, changePassword };
 }

@@ -1,6 +1,6 @@
-// Accounts: who am I (null when logged out), sign up, log in, log out.
+// Accounts: who am I (null when logged out), sign up, log in, log out, change the password.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { MeResponse, OkResponse, UserResponse, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
+import { MeResponse, OkResponse, UserResponse, type ChangePasswordBody, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
 import { api, ApiRequestError } from "../../api/http.js";
 
 export function useMe() {
@@ -40,4 +40,9 @@ export function useLogout() {
     mutationFn: () => api(OkResponse, "/auth/logout", { method: "POST" }),
     onSuccess: () => qc.clear(),
   });
+}
+
+/** The server signs out the user's other sessions; this one stays. */
+export function useChangePassword() {
+  return useMutation({ mutationFn: (body: ChangePasswordBody) => api(OkResponse, "/auth/password", { method: "POST", body }) });
 }

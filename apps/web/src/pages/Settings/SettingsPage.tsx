@@ -1,6 +1,8 @@
-// Settings: API keys (create → shown once with a copy button, list, revoke) and the CLI login command.
+// Settings: the CLI login command, API keys (create → shown once with a copy button, list, revoke), and
+// the password (the current one, the new one twice).
 import { useState, type FormEvent } from "react";
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from "../../features/api-keys/api.js";
+import { useChangePassword } from "../../features/auth/api.js";
 import { CodeBlock, CopyButton, ErrorNote, fmtAgo, fmtTime } from "../../components/ui.js";
 
 export function SettingsPage() {
@@ -62,6 +64,48 @@ export function SettingsPage() {
           </tbody>
         </table>
       </section>
+      <ChangePassword />
     </div>
+  );
+}
+
+function ChangePassword() {
+  const change = useChangePassword();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [mismatch, setMismatch] = useState(false);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setMismatch(next !== repeat);
+    if (next !== repeat) return;
+    change.mutate({ currentPassword: current, newPassword: next }, { onSuccess: () => { setCurrent(""); setNext(""); setRepeat(""); } });
+  };
+  const edit = (set: (v: string) => void) => (e: { target: { value: string } }) => {
+    set(e.target.value);
+    change.reset();
+  };
+  return (
+    <section className="card">
+      <h2>Password</h2>
+      <form className="fields" onSubmit={submit}>
+        <label>
+          Current password
+          <input type="password" autoComplete="current-password" required value={current} onChange={edit(setCurrent)} />
+        </label>
+        <label>
+          New password
+          <input type="password" autoComplete="new-password" required minLength={8} value={next} onChange={edit(setNext)} />
+        </label>
+        <label>
+          Repeat the new password
+          <input type="password" autoComplete="new-password" required minLength={8} value={repeat} onChange={edit(setRepeat)} />
+        </label>
+        {mismatch && <p className="error" role="alert">The new passwords do not match.</p>}
+        <ErrorNote error={change.error} />
+        {change.isSuccess && <p className="notice" role="status">Password changed. Your other sessions were signed out; API keys still work.</p>}
+        <button className="btn primary" type="submit" disabled={change.isPending}>Change password</button>
+      </form>
+    </section>
   );
 }
