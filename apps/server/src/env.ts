@@ -1,4 +1,5 @@
 // Environment → typed Env. No default secrets; DATABASE_URL unset means "start embedded PostgreSQL".
+import path from "node:path";
 import { z } from "zod";
 
 const BoolEnv = z
@@ -72,4 +73,10 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const problems = crossCheck(parsed.data);
   if (problems.length) throw new Error(`invalid environment:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`);
   return parsed.data;
+}
+
+/** The embedded PostgreSQL's folder. `npm start` runs in apps/server; INIT_CWD is where the user typed
+ * it (the repo root), so a relative SWANHOUSE_DATA_DIR is taken from there. */
+export function embeddedDataDir(env: Pick<Env, "SWANHOUSE_DATA_DIR">): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), env.SWANHOUSE_DATA_DIR);
 }

@@ -1,9 +1,8 @@
 // The process: parse env, get a database (DATABASE_URL or embedded PostgreSQL), migrate, listen,
 // close with grace. The only place that exits.
 import closeWithGrace from "close-with-grace";
-import path from "node:path";
 import { createDb, migrate, startEmbeddedPostgres, type EmbeddedDatabase } from "@swanhouse/db";
-import { parseEnv } from "./env.js";
+import { embeddedDataDir, parseEnv } from "./env.js";
 import { buildApp } from "./app.js";
 import { startEmbeddedWorker } from "./modules/jobs/embedded-worker.js";
 
@@ -12,8 +11,7 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    // `npm start` runs in apps/server; INIT_CWD is where the user typed it (the repo root).
-    const dataDir = path.resolve(process.env.INIT_CWD ?? process.cwd(), env.SWANHOUSE_DATA_DIR);
+    const dataDir = embeddedDataDir(env);
     console.log(`DATABASE_URL is not set: starting embedded PostgreSQL in ${dataDir}`);
     embedded = await startEmbeddedPostgres({ dataDir, port: env.EMBEDDED_PG_PORT });
     databaseUrl = embedded.url;

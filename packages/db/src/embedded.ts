@@ -9,6 +9,14 @@ import { execFileSync } from "node:child_process";
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
+const PASSWORD = "swanhouse";
+
+/** Where the embedded cluster answers once started (also while another process runs it). */
+export const embeddedUrl = (port: number, database = "swanhouse") => `postgresql://swanhouse:${PASSWORD}@127.0.0.1:${port}/${database}`;
+
+/** Whether `dataDir` holds an initialised embedded cluster. */
+export const hasEmbeddedData = (dataDir: string) => existsSync(path.join(path.resolve(dataDir), "pg", "PG_VERSION"));
+
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   port: number;
@@ -17,7 +25,6 @@ export async function startEmbeddedPostgres(opts: {
 }): Promise<EmbeddedDatabase> {
   const root = path.resolve(opts.dataDir);
   const databaseDir = path.join(root, "pg");
-  const password = "swanhouse";
   await mkdir(root, { recursive: true });
   if (userInfo().uid === 0) await handRootToPostgresUser(root);
 
@@ -26,13 +33,13 @@ export async function startEmbeddedPostgres(opts: {
     databaseDir,
     port: opts.port,
     user: "swanhouse",
-    password,
+    password: PASSWORD,
     persistent: true,
     createPostgresUser: true,
     onLog: (m: string) => opts.log?.(m.trimEnd()),
     onError: (m: unknown) => opts.log?.(String(m)),
   });
-  if (!existsSync(path.join(databaseDir, "PG_VERSION"))) await pg.initialise();
+  if (!hasEmbeddedData(root)) await pg.initialise();
   await pg.start();
   const database = opts.database ?? "swanhouse";
   const client = pg.getPgClient();
@@ -44,7 +51,7 @@ export async function startEmbeddedPostgres(opts: {
     await client.end();
   }
   return {
-    url: `postgresql://swanhouse:${password}@127.0.0.1:${opts.port}/${database}`,
+    url: embeddedUrl(opts.port, database),
     stop: () => pg.stop(),
   };
 }

@@ -21,4 +21,6 @@ export const newUuid = () => randomUUID();
 export const newRunId = () => randomFrom(LOWER_DIGITS, 21);
 export const newApiKey = () => randomFrom(ALNUM, 21);
 export const newSessionToken = () => randomBytes(32).toString("base64url");
+/** 20 letters/digits (~119 bits): easy to copy from a terminal, changed in Settings afterwards. */
+export const newTemporaryPassword = () => randomFrom(ALNUM, 20);
 export const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -49,16 +49,31 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
 
   /**
    * Replaces the password after checking the current one, and signs out every other session of the
-   * user (a stolen cookie stops working), in one transaction. API keys are separate credentials and
-   * stay valid: the settings page revokes them.
+   * user (a stolen cookie stops working). API keys are separate credentials and stay valid: the
+   * settings page revokes them.
    */
   async function changePassword(userId: string, keepSessionToken: string, currentPassword: string, newPassword: string): Promise<void> {
     const user = await prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { passwordHash: true } });
     if (!(await verify(user.passwordHash, currentPassword).catch(() => false))) throw BadRequest("the current password is wrong", "body.currentPassword");
+    await setPassword(userId, newPassword, keepSessionToken);
+  }
+
+  /** The server operator's reset (reset-password.ts): no current password, every session signed out.
+   * false when there is no such user. */
+  async function resetPassword(username: string, newPassword: string): Promise<boolean> {
+    const user = await prisma.user.findUnique({ where: { username }, select: { id: true } });
+    if (!user) return false;
+    await setPassword(user.id, newPassword);
+    return true;
+  }
+
+  /** The new hash and the sign-out (all sessions but `keepSessionToken`'s) in one transaction. */
+  async function setPassword(userId: string, newPassword: string, keepSessionToken?: string): Promise<void> {
     const passwordHash = await hash(newPassword, ARGON);
+    const sessions = keepSessionToken ? { userId, id: { not: sha256(keepSessionToken) } } : { userId };
     await prisma.$transaction([
       prisma.user.update({ where: { id: userId }, data: { passwordHash } }),
-      prisma.session.deleteMany({ where: { userId, id: { not: sha256(keepSessionToken) } } }),
+      prisma.session.deleteMany({ where: sessions }),
     ]);
   }
 
@@ -82,5 +97,5 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     };
   }
 
-  return { register, login, logout, me, createSession, changePassword };
+  return { register, login, logout, me, createSession, changePassword, resetPassword };
 }
