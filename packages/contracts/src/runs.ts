@@ -1,15 +1,17 @@
-// Runs: create (idempotent with a client id), update (config/metadata merged), heartbeat, finish, list.
+// Runs: create (idempotent with a client id), update (config/metadata merged; name, description, tags
+// replaced), heartbeat, finish, list.
 import { z } from "zod";
 import { IsoDate, JsonObject, MetricValue, Name, PageQuery, RunId } from "./common.js";
 
 export const RunStatus = z.enum(["running", "finished", "crashed", "aborted"]);
 export type RunStatus = z.infer<typeof RunStatus>;
 export const Tag = z.string().trim().min(1).max(64);
+const RunName = z.string().trim().min(1).max(200);
 
 export const CreateRunBody = z.object({
   project: Name,
   workspace: z.string().min(1).max(64).optional(),
-  name: z.string().trim().min(1).max(200).optional(),
+  name: RunName.optional(),
   description: z.string().max(2000).optional(),
   tags: z.array(Tag).max(50).optional(),
   config: JsonObject.optional(),
@@ -19,6 +21,7 @@ export const CreateRunBody = z.object({
 export type CreateRunBody = z.infer<typeof CreateRunBody>;
 
 export const UpdateRunBody = z.object({
+  name: RunName.optional(),
   config: JsonObject.optional(),
   metadata: JsonObject.optional(),
   requirements: z.string().max(1_000_000).optional(),

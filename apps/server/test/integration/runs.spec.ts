@@ -69,7 +69,7 @@ describe("runs", () => {
     expect((await call(h.app, "GET", "/api/v1/runs/does-not-exist", { as: u })).status).toBe(404);
   });
 
-  it("PATCH merges config and metadata, replaces description/tags/requirements", async () => {
+  it("PATCH merges config and metadata, replaces name/description/tags/requirements", async () => {
     const run = await createRun(h.app, u, { project: "p1", config: { lr: 0.1, epochs: 3 } });
     const p1 = await call(h.app, "PATCH", `/api/v1/runs/${run.id}`, { as: u, body: { config: { epochs: 5, bs: 32 }, metadata: { os: "linux" } } });
     expect(p1.status).toBe(200);
@@ -78,6 +78,15 @@ describe("runs", () => {
     const bad = await call(h.app, "PATCH", `/api/v1/runs/${run.id}`, { as: u, body: { config: [1, 2] } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe("body.config");
+    const renamed = await call(h.app, "PATCH", `/api/v1/runs/${run.id}`, { as: u, body: { name: "  lr-sweep-3  " } });
+    expect(renamed.body.run).toMatchObject({ name: "lr-sweep-3", description: "new", tags: ["x"] });
+    for (const [body, field] of [[{ name: "  " }, "body.name"], [{ name: "x".repeat(201) }, "body.name"], [{ tags: ["ok", "y".repeat(65)] }, "body.tags.1"]] as const) {
+      const refused = await call(h.app, "PATCH", `/api/v1/runs/${run.id}`, { as: u, body: { description: "not written", ...body } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.field).toBe(field);
+    }
+    const after = await call(h.app, "GET", `/api/v1/runs/${run.id}`, { as: u });
+    expect(after.body.run).toMatchObject({ name: "lr-sweep-3", description: "new" });
     expect((await call(h.app, "PATCH", `/api/v1/runs/nope`, { as: u, body: {} })).status).toBe(404);
   });
 

@@ -82,6 +82,7 @@ export function createRunsService(deps: Deps) {
     await prisma.$transaction(async (tx) => {
       await createRunsRepo({ prisma: tx as never }).mergeJson(id, body);
       const plain: Record<string, unknown> = {};
+      if (body.name !== undefined) plain.name = body.name;
       if (body.requirements !== undefined) plain.requirements = body.requirements;
       if (body.description !== undefined) plain.description = body.description;
       if (body.tags !== undefined) plain.tags = body.tags;

@@ -1,6 +1,7 @@
-// Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs; delete.
+// Runs: project list (filter/sort server-side), one run with its metric keys, texts, console logs; edit,
+// delete.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ListMediaResponse, ListRunsResponse, LogsResponse, OkResponse, RunDetailResponse, TextsResponse, type LogLine, type RunStatus } from "@swanhouse/contracts";
+import { ListMediaResponse, ListRunsResponse, LogsResponse, OkResponse, RunDetailResponse, RunResponse, TextsResponse, type LogLine, type RunStatus, type UpdateRunBody } from "@swanhouse/contracts";
 import { api, enc, qs } from "../../api/http.js";
 
 export type RunFilters = { name?: string; status?: RunStatus; tag?: string; sort: "createdAt" | "name" | "status" | "lastHeartbeatAt"; order: "asc" | "desc" };
@@ -32,6 +33,14 @@ export function useDeleteRun(ws: string, p: string) {
       qc.removeQueries({ queryKey: runKey(id) });
       void qc.invalidateQueries({ queryKey: runsKey(ws, p) });
     },
+  });
+}
+/** Name, description, tags (config and metadata stay the SDK's). Other open pages hear `run:updated`. */
+export function useUpdateRun(id: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Pick<UpdateRunBody, "name" | "description" | "tags">) => api(RunResponse, `/runs/${enc(id)}`, { method: "PATCH", body }),
+    onSuccess: ({ run }) => qc.setQueryData<RunDetailResponse>(runKey(id), (cur) => (cur ? { ...cur, run } : cur)),
   });
 }
 export const useRun = (id: string) => useQuery({ queryKey: runKey(id), queryFn: () => api(RunDetailResponse, `/runs/${enc(id)}`), retry: false });

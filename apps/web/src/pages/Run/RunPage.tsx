@@ -1,5 +1,6 @@
 // A run: charts for every scalar key (live), a Text panel per text key, overview (status, times,
-// description, tags, config, hardware and environment, requirements), console logs, system charts.
+// description, tags, config, hardware and environment, requirements), console logs, system charts;
+// members edit its name, description and tags, or delete it.
 import { useMemo, useState } from "react";
 import type { JsonObject } from "@swanhouse/contracts";
 import { useDeleteRun, useRun } from "../../features/runs/api.js";
@@ -12,6 +13,7 @@ import { isSystemKey, sectionOf } from "../../features/charts/sections.js";
 import { TextPanel } from "../../features/runs/components/TextPanel.js";
 import { MediaPanel } from "../../features/runs/components/MediaPanel.js";
 import { LogsPanel } from "../../features/runs/components/LogsPanel.js";
+import { RunEditor } from "../../features/runs/components/RunEditor.js";
 import { colorAt } from "../../charts/options/colors.js";
 import { Link, navigate, paths } from "../../app/router.js";
 import { ErrorNote, StatusBadge, fmtDuration, fmtTime } from "../../components/ui.js";
@@ -45,8 +47,10 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
   const detail = useRun(runId);
   const remove = useDeleteRun(workspace, project);
   const role = useWorkspace(workspace).data?.workspace.role;
-  // Owners and admins delete any run, members their own (the server decides); viewers and visitors none.
-  const mayDelete = role === "owner" || role === "admin" || role === "member";
+  // Members and up edit; owners and admins delete any run, members their own (the server decides);
+  // viewers and visitors neither.
+  const mayWrite = role === "owner" || role === "admin" || role === "member";
+  const [editing, setEditing] = useState(false);
   const { deleted } = useRunRealtime(runId);
   const [tab, setTab] = useState<Tab>("charts");
   const run = detail.data?.run;
@@ -80,8 +84,10 @@ export function RunPage({ workspace, project, runId }: { workspace: string; proj
         <StatusBadge status={run.status} />
         <span className="muted small">{fmtDuration(run.createdAt, run.status === "running" ? null : (run.finishedAt ?? run.lastHeartbeatAt))}</span>
         <a className="btn small" href={`/api/v1/runs/${encodeURIComponent(run.id)}/export.csv`}>CSV</a>
-        {mayDelete && <button className="btn small danger" disabled={remove.isPending} onClick={onDelete}>Delete</button>}
+        {mayWrite && <button className="btn small" aria-expanded={editing} onClick={() => setEditing((e) => !e)}>Edit</button>}
+        {mayWrite && <button className="btn small danger" disabled={remove.isPending} onClick={onDelete}>Delete</button>}
       </div>
+      {editing && <RunEditor run={run} onDone={() => setEditing(false)} />}
       <ErrorNote error={remove.error} />
       {deleted && !remove.isSuccess && <p className="error" role="alert">This run was deleted; what is shown here is what was loaded before.</p>}
       <div className="tabs" role="tablist">
