@@ -2,7 +2,7 @@
 // named, and a change signs out the other browser (its next page load lands on the login page) while
 // this one stays signed in; afterwards only the new password logs in.
 import { expect, test, type Page } from "@playwright/test";
-import { base } from "./helpers.js";
+import { base, rest, signUp } from "./helpers.js";
 
 const OLD = "a-long-password";
 const NEW = "a-newer-longer-password";
@@ -15,12 +15,7 @@ async function logIn(page: Page, username: string, password: string) {
 }
 
 test("change the password from Settings", async ({ page, browser }, info) => {
-  const username = `p${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
-  await page.goto(`${base()}/signup`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(OLD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(new RegExp(`/${username}$`));
+  const { username, key } = await signUp(page, "p", info, OLD);
 
   // Another browser, signed in before the change.
   const elsewhere = await (await browser.newContext()).newPage();
@@ -63,4 +58,6 @@ test("change the password from Settings", async ({ page, browser }, info) => {
   await logIn(fresh, username, NEW);
   await expect(fresh).toHaveURL(new RegExp(`/${username}$`));
   await fresh.context().close();
+  // API keys are not sessions: scripts keep logging.
+  expect((await rest<{ user: { username: string } }>(key, "GET", "/auth/me")).user.username).toBe(username);
 });

@@ -1,17 +1,10 @@
 // Deleting from the dashboard: a run from its page (confirm, back to the project, gone from the list and
 // the API; other open tabs hear of it live), then the whole project (back to the workspace, gone).
 import { expect, test } from "@playwright/test";
-import { base, points, rest, waitLive } from "./helpers.js";
+import { base, points, rest, signUp, waitLive } from "./helpers.js";
 
 test("delete a run, then its project", async ({ page, browser }, info) => {
-  const username = `d${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
-  await page.goto(`${base()}/signup`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill("a-long-password");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(new RegExp(`/${username}$`));
-  const created = await page.request.post(`${base()}/api/v1/api-keys`, { data: { name: "e2e" } });
-  const key = ((await created.json()) as { key: string }).key;
+  const { username, key } = await signUp(page, "d", info);
 
   const project = "doomed";
   const runs: string[] = [];

@@ -1,11 +1,24 @@
 // REST helpers for the specs (what an SDK would do), and reading a chart's drawn data from the page.
-import { expect, type Page } from "@playwright/test";
+import { expect, type Page, type TestInfo } from "@playwright/test";
 
 export const base = () => {
   const url = process.env.E2E_BASE_URL;
   if (!url) throw new Error("E2E_BASE_URL is not set: run through playwright.config.ts (global setup)");
   return url;
 };
+
+/** Signs up through the form (a name unique to this test and viewport), lands on the personal
+ *  workspace, and makes an API key with the new session. */
+export async function signUp(page: Page, prefix: string, info: TestInfo, password = "a-long-password") {
+  const username = `${prefix}${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
+  await page.goto(`${base()}/signup`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(new RegExp(`/${username}$`));
+  const created = await page.request.post(`${base()}/api/v1/api-keys`, { data: { name: "e2e" } });
+  return { username, key: ((await created.json()) as { key: string }).key };
+}
 
 export async function rest<T = unknown>(key: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base()}/api/v1${path}`, {

@@ -2,16 +2,10 @@
 // another tab renames it live, a refused tag is named and nothing is written, and a visitor of a public
 // project gets no Edit button.
 import { expect, test } from "@playwright/test";
-import { base, rest, waitLive } from "./helpers.js";
+import { base, rest, signUp, waitLive } from "./helpers.js";
 
 test("edit a run's name, description and tags", async ({ page, browser }, info) => {
-  const username = `e${Date.now().toString(36)}${info.project.name.slice(0, 2)}`;
-  await page.goto(`${base()}/signup`);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill("a-long-password");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(new RegExp(`/${username}$`));
-  const key = ((await (await page.request.post(`${base()}/api/v1/api-keys`, { data: { name: "e2e" } })).json()) as { key: string }).key;
+  const { username, key } = await signUp(page, "e", info);
   const { run } = await rest<{ run: { id: string } }>(key, "POST", "/runs", { project: "edits", name: "run-1", tags: ["old"] });
 
   const listTab = await page.context().newPage();
