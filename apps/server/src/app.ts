@@ -22,6 +22,7 @@ import { startHeartbeatReaper, type HeartbeatReaper } from "./modules/runs/heart
 import { registerWeb } from "./plugins/web.js";
 import { swanlabRoutes } from "./modules/swanlab/swanlab.routes.js";
 import { jobRoutes } from "./modules/jobs/jobs.routes.js";
+import { healthRoutes } from "./modules/health/health.routes.js";
 import { createJobsService } from "./modules/jobs/jobs.service.js";
 import { createJobsRuntime, type JobsRuntime } from "./modules/jobs/jobs.runtime.js";
 import { createJobQueue, type JobQueuePort } from "./modules/jobs/job-queue.js";
@@ -82,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(runRoutes);
       await api.register(metricRoutes);
       await api.register(jobRoutes);
+      await api.register(healthRoutes);
     },
     { prefix: "/api/v1" },
   );

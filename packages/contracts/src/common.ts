@@ -34,6 +34,10 @@ export function fromWireValue(v: MetricValue): number {
   return typeof v === "number" ? v : v === "NaN" ? NaN : v === "Infinity" ? Infinity : -Infinity;
 }
 
+/** GET /api/v1/health: 200 when the process serves and its database answers, else 503. */
+export const HealthResponse = z.object({ status: z.enum(["ok", "unavailable"]), database: z.string() });
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
 export const JsonObject = z.record(z.string(), z.unknown());
 export type JsonObject = z.infer<typeof JsonObject>;
 
