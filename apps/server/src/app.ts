@@ -23,6 +23,8 @@ import { registerWeb } from "./plugins/web.js";
 import { swanlabRoutes } from "./modules/swanlab/swanlab.routes.js";
 import { jobRoutes } from "./modules/jobs/jobs.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
+import { webhookRoutes } from "./modules/webhooks/webhooks.routes.js";
+import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
 import { createJobsService } from "./modules/jobs/jobs.service.js";
 import { createJobsRuntime, type JobsRuntime } from "./modules/jobs/jobs.runtime.js";
 import { createJobQueue, type JobQueuePort } from "./modules/jobs/job-queue.js";
@@ -34,12 +36,15 @@ export type AppDeps = { env: Env; db: Db; clock?: Clock; jobQueue?: JobQueuePort
 
 export type Services = ReturnType<typeof createServices>;
 
-function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realtime; jobQueue: JobQueuePort | undefined }) {
+function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realtime; jobQueue: JobQueuePort | undefined; log: (msg: string, err?: unknown) => void }) {
   const access = createAccessService(deps);
   const runs = createRunsService({ ...deps, access });
   const metrics = createMetricsService({ ...deps, access });
   const jobs = createJobsService({ ...deps, access, runs, queue: deps.jobQueue });
-  return { access, runs, metrics, jobs };
+  const publicUrl = deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${deps.env.PORT}`;
+  const webhooks = createWebhooksService({ ...deps, access, publicUrl, retrySeconds: deps.env.WEBHOOK_RETRY_SECONDS });
+  runs.onEnded(webhooks.runEnded);
+  return { access, runs, metrics, jobs, webhooks };
 }
 
 declare module "fastify" {
@@ -69,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const realtime = await registerRealtime(app, { env: deps.env, db: deps.db });
   const jobQueue = deps.jobQueue ?? defaultJobQueue(deps);
-  const services = createServices({ env: deps.env, db: deps.db, clock, realtime, jobQueue });
+  const services = createServices({ env: deps.env, db: deps.db, clock, realtime, jobQueue, log: (msg, err) => app.log.warn({ err }, msg) });
   app.decorate("services", services);
   app.decorate("realtime", realtime);
   app.decorate("deps", { env: deps.env, db: deps.db, clock });
@@ -84,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(metricRoutes);
       await api.register(jobRoutes);
       await api.register(healthRoutes);
+      await api.register(webhookRoutes);
     },
     { prefix: "/api/v1" },
   );
@@ -97,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook("onClose", async () => {
     reaper.stop();
     await jobsRuntime.stop();
+    await services.webhooks.close();
   });
   return app;
 }

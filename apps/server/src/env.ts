@@ -28,6 +28,12 @@ export const EnvSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().default(32 * 1024 * 1024),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Waits before each retry of a webhook delivery that failed (refused, timed out, 5xx or 429). */
+  WEBHOOK_RETRY_SECONDS: z
+    .string()
+    .default("2,15,60")
+    .transform((s) => s.split(",").filter((x) => x.trim()).map(Number))
+    .refine((xs) => xs.every((x) => Number.isFinite(x) && x >= 0), "a comma-separated list of seconds"),
   /** A running fine-tune job whose worker sent no heartbeat for this long is failed. */
   JOB_WORKER_TIMEOUT_SECONDS: z.coerce.number().int().min(2).default(60),
   /** main.ts starts a job worker (apps/worker) beside the server; 0 where workers run elsewhere (docker-compose). */

@@ -10,3 +10,4 @@ export * from "./socket.js";
 export * from "./swanlab.js";
 export * from "./jobs.js";
 export * from "./trainer-log.js";
+export * from "./webhooks.js";

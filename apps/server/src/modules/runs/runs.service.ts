@@ -22,6 +22,7 @@ export function createRunsService(deps: Deps) {
   const { prisma } = deps.db;
   const repo = createRunsRepo(deps.db);
   const deletedListeners: RunsDeletedListener[] = [];
+  const endedListeners: Array<(run: Run) => void> = [];
 
   /** The project to write into, created on first use when the actor may write to the workspace. */
   async function projectForWrite(actor: UserActor, workspaceName: string, projectName: string) {
@@ -104,12 +105,22 @@ export function createRunsService(deps: Deps) {
 
   async function setStatus(id: string, state: RunStatus): Promise<Run> {
     const now = deps.clock.now();
-    await prisma.run.update({
-      where: { id },
-      data: { status: state, finishedAt: state === "running" ? null : now, lastHeartbeatAt: now },
-    });
-    return publish(id);
+    const data = { status: state, finishedAt: state === "running" ? null : now, lastHeartbeatAt: now };
+    // Only a change of state is news for the onEnded listeners (finishing twice notifies once).
+    const { count: changed } = await prisma.run.updateMany({ where: { id, status: { not: state } }, data });
+    if (!changed) await prisma.run.update({ where: { id }, data });
+    return changed ? publishStatus(id) : publish(id);
   }
+
+  /** publish(), then the onEnded listeners when the run has just ended (finished, crashed, aborted). */
+  async function publishStatus(id: string): Promise<Run> {
+    const run = await publish(id);
+    if (run.status !== "running") for (const listener of endedListeners) listener(run);
+    return run;
+  }
+
+  /** `listener` hears each run that ends, once, after the commit; it must not throw (fire and forget). */
+  const onEnded = (listener: (run: Run) => void) => void endedListeners.push(listener);
 
   async function publish(id: string): Promise<Run> {
     const row = await repo.byId(id);
@@ -178,6 +189,6 @@ export function createRunsService(deps: Deps) {
     return { runs: rows.map((r) => ({ ...toRun(r), metrics: byRun.get(r.id) ?? [] })), nextCursor: next, total };
   }
 
-  return { create, update, heartbeat, finish, remove, removeProject, onDeleted, setStatus, get, list, publish };
+  return { create, update, heartbeat, finish, remove, removeProject, onDeleted, onEnded, setStatus, get, list, publish, publishStatus };
 }
 export type RunsService = ReturnType<typeof createRunsService>;
