@@ -1,6 +1,6 @@
 // Project webhooks: when a run of the project ends (finished, crashed — the heartbeat reaper's verdict
 // included — or aborted) the server POSTs a WebhookPayload to each subscribed URL, signed with the
-// webhook's secret (shown once at creation). `text` makes Slack/Mattermost/Lark-style incoming
+// webhook's secret (shown once at creation). `text` makes Slack- and Mattermost-style incoming
 // webhooks show a message as they are.
 import { z } from "zod";
 import { IsoDate } from "./common.js";

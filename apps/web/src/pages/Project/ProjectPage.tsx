@@ -1,5 +1,6 @@
 // A project: runs table (live status, sort, filter by text/status/tag, chosen config and summary
-// columns), pick runs to compare, and every metric key's chart with the picked runs overlaid.
+// columns), pick runs to compare, and every metric key's chart with the picked runs overlaid; for owners
+// and admins, the webhooks told when a run ends.
 import { useEffect, useMemo, useState } from "react";
 import { RunStatus, fromWireValue, type MetricValue } from "@swanhouse/contracts";
 import { useDeleteProject, useProject, useUpdateProject } from "../../features/projects/api.js";
@@ -14,6 +15,7 @@ import { formatValue } from "../../charts/options/line.js";
 import { Link, navigate, paths } from "../../app/router.js";
 import { ErrorNote, StatusBadge, fmtDuration, fmtTime } from "../../components/ui.js";
 import { HowToLog } from "../../components/HowToLog.js";
+import { WebhooksCard } from "../../features/webhooks/components/WebhooksCard.js";
 
 const DEFAULT_COMPARE = 5;
 type Sort = RunFilters["sort"];
@@ -164,6 +166,7 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
           {chartKeys.length === 0 ? <div className="empty">The compared runs have no scalar metrics yet.</div> : <ChartSections keys={chartKeys} runs={chartRuns} />}
         </>
       )}
+      {p && canEdit && <WebhooksCard workspace={workspace} project={project} />}
     </div>
   );
 }
