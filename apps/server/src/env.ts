@@ -26,6 +26,8 @@ export const EnvSchema = z.object({
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).default(30),
   COOKIE_SECURE: BoolEnv.default(false),
   BODY_LIMIT_BYTES: z.coerce.number().int().default(32 * 1024 * 1024),
+  /** "closed": only the first account signs up; the operator makes the others (npm run create-user). */
+  SIGNUP: z.enum(["open", "closed"]).default("open"),
   LOGIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(10),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Waits before each retry of a webhook delivery that failed (refused, timed out, 5xx or 429). */

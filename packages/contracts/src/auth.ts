@@ -1,4 +1,4 @@
-// Accounts: register, log in (session cookie), me, change the password.
+// Accounts: register (unless sign-up is closed), log in (session cookie), me, change the password.
 import { z } from "zod";
 import { IsoDate, Username } from "./common.js";
 import { Workspace } from "./workspaces.js";
@@ -24,6 +24,11 @@ export const ChangePasswordBody = z.object({
   newPassword: NewPassword,
 });
 export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
+/** GET /auth/signup: whether the sign-up form can be used on this server (closed servers still take
+ * their first account). */
+export const SignupResponse = z.object({ open: z.boolean() });
+export type SignupResponse = z.infer<typeof SignupResponse>;
 
 export const User = z.object({
   id: z.string(),

@@ -2,7 +2,7 @@
 // menu button on phones, and the "connection lost" banner.
 import { useEffect, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { useLogout, useMe } from "../features/auth/api.js";
+import { useLogout, useMe, useSignupOpen } from "../features/auth/api.js";
 import { useCreateTeam } from "../features/workspaces/api.js";
 import { useSocketStatus } from "../features/runs/useRealtime.js";
 import { seriesStore } from "../features/charts/series-store.js";
@@ -63,6 +63,7 @@ function WorkspaceSwitcher({ current }: { current?: string }) {
 export function Layout({ route, children }: { route: Route; children: ReactNode }) {
   const me = useMe();
   const logout = useLogout();
+  const signupOpen = useSignupOpen();
   const [open, setOpen] = useState(false);
   const current = "workspace" in route ? route.workspace : me.data?.user.username;
   useEffect(() => setOpen(false), [route]);
@@ -87,7 +88,7 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
           ) : (
             <>
               <Link to="/login">Log in</Link>
-              <Link to="/signup">Sign up</Link>
+              {signupOpen !== false && <Link to="/signup">Sign up</Link>}
             </>
           )}
         </nav>

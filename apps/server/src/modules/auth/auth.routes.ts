@@ -1,18 +1,20 @@
-// /api/v1/auth: register, login (httpOnly SameSite cookie, rate-limited), logout, me, password.
+// /api/v1/auth: register (unless SIGNUP=closed), whether sign-up is open, login (httpOnly SameSite cookie,
+// rate-limited), logout, me, password.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import rateLimit from "@fastify/rate-limit";
-import { ApiError, ChangePasswordBody, LoginBody, MeResponse, OkResponse, RegisterBody, UserResponse } from "@swanhouse/contracts";
+import { ApiError, ChangePasswordBody, LoginBody, MeResponse, OkResponse, RegisterBody, SignupResponse, UserResponse } from "@swanhouse/contracts";
 import { Forbidden } from "../../lib/errors.js";
 import { requireUser, sessionToken, SESSION_COOKIE } from "../../plugins/auth.js";
 import { createAuthService } from "./auth.service.js";
 
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env, db, clock } = app.deps;
-  const auth = createAuthService({ db, clock, sessionTtlDays: env.SESSION_TTL_DAYS });
+  const auth = createAuthService({ db, clock, sessionTtlDays: env.SESSION_TTL_DAYS, signup: env.SIGNUP });
   await app.register(rateLimit, { global: false });
   const cookieOpts = { path: "/", httpOnly: true, sameSite: "lax" as const, secure: env.COOKIE_SECURE, maxAge: env.SESSION_TTL_DAYS * 86_400 };
 
-  app.post("/auth/register", { schema: { tags: ["auth"], body: RegisterBody, response: { 201: UserResponse, 400: ApiError, 409: ApiError } } }, async (req, reply) => {
+  app.get("/auth/signup", { schema: { tags: ["auth"], summary: "Whether the sign-up form works on this server (no credentials)", response: { 200: SignupResponse } } }, async () => ({ open: await auth.signupOpen() }));
+  app.post("/auth/register", { schema: { tags: ["auth"], body: RegisterBody, response: { 201: UserResponse, 400: ApiError, 403: ApiError, 409: ApiError } } }, async (req, reply) => {
     const user = await auth.register(req.body);
     const token = await auth.createSession(user.id);
     return reply.setCookie(SESSION_COOKIE, token, cookieOpts).status(201).send({ user });

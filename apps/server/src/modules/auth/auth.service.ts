@@ -4,7 +4,7 @@ import type { Db } from "@swanhouse/db";
 import { hash, verify } from "@node-rs/argon2";
 import type { RegisterBody, User, Workspace } from "@swanhouse/contracts";
 import type { Clock } from "../../app.js";
-import { BadRequest, Conflict, Unauthorized } from "../../lib/errors.js";
+import { BadRequest, Conflict, HttpError, Unauthorized } from "../../lib/errors.js";
 import { newSessionToken, newUuid, sha256 } from "../../lib/ids.js";
 import { iso } from "../../lib/serialize.js";
 
@@ -15,15 +15,33 @@ export function toUser(u: { id: string; username: string; email: string | null; 
   return { id: u.id, username: u.username, email: u.email, createdAt: iso(u.createdAt) };
 }
 
-export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; sessionTtlDays: number }) {
-  const { prisma } = deps.db;
+export const SignupClosed = () =>
+  new HttpError(403, "signup_closed", "sign-up is closed on this server: ask its operator for an account (npm run create-user)");
 
-  async function register(body: RegisterBody): Promise<User> {
+/** `signup`: "closed" lets only the first account register itself (the operator's own). */
+export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; sessionTtlDays: number; signup?: "open" | "closed" }) {
+  const { prisma } = deps.db;
+  const closed = deps.signup === "closed";
+
+  /** Whether the sign-up form works now: open servers, and closed ones without any account yet. */
+  async function signupOpen(): Promise<boolean> {
+    return !closed || (await prisma.user.count()) === 0;
+  }
+
+  /** `byOperator`: create-user on a closed server. */
+  async function register(body: RegisterBody, opts: { byOperator?: boolean } = {}): Promise<User> {
+    const mayRegister = opts.byOperator || !closed;
+    if (!mayRegister && !(await signupOpen())) throw SignupClosed();
     const passwordHash = await hash(body.password, ARGON);
     const taken = await prisma.workspace.findUnique({ where: { name: body.username } });
     if (taken) throw Conflict(`username '${body.username}' is taken`, "username");
     try {
       const user = await prisma.$transaction(async (tx) => {
+        if (!mayRegister) {
+          // Two first sign-ups at once: the lock orders them and the second finds the first.
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('swanhouse:first-signup'))`;
+          if ((await tx.user.count()) > 0) throw SignupClosed();
+        }
         const u = await tx.user.create({ data: { id: newUuid(), username: body.username, email: body.email ?? null, passwordHash } });
         const ws = await tx.workspace.create({ data: { id: newUuid(), name: body.username, kind: "personal" } });
         await tx.membership.create({ data: { workspaceId: ws.id, userId: u.id, role: "owner" } });
@@ -97,5 +115,5 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     };
   }
 
-  return { register, login, logout, me, createSession, changePassword, resetPassword };
+  return { register, signupOpen, login, logout, me, createSession, changePassword, resetPassword };
 }

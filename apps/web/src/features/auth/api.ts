@@ -1,6 +1,7 @@
-// Accounts: who am I (null when logged out), sign up, log in, log out, change the password.
+// Accounts: who am I (null when logged out), whether sign-up is open, sign up, log in, log out, change
+// the password.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { MeResponse, OkResponse, UserResponse, type ChangePasswordBody, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
+import { MeResponse, OkResponse, SignupResponse, UserResponse, type ChangePasswordBody, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
 import { api, ApiRequestError } from "../../api/http.js";
 
 export function useMe() {
@@ -18,6 +19,10 @@ export function useMe() {
   });
 }
 
+/** false on a SIGNUP=closed server that has its first account; undefined while loading. */
+export const useSignupOpen = () =>
+  useQuery({ queryKey: ["signup"], queryFn: async () => (await api(SignupResponse, "/auth/signup")).open, staleTime: 60_000 }).data;
+
 export function useLogin() {
   const qc = useQueryClient();
   return useMutation({
@@ -30,7 +35,7 @@ export function useRegister() {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (body: RegisterBody) => api(UserResponse, "/auth/register", { method: "POST", body }),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ["me"] }),
+    onSuccess: () => Promise.all([qc.invalidateQueries({ queryKey: ["me"] }), qc.invalidateQueries({ queryKey: ["signup"] })]),
   });
 }
 

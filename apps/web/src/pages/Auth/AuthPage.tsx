@@ -1,6 +1,7 @@
-// Sign up and log in (one form, two modes).
+// Sign up and log in (one form, two modes). On a SIGNUP=closed server that has its first account, the
+// sign-up page says to ask the operator instead.
 import { useState, type FormEvent } from "react";
-import { useLogin, useRegister } from "../../features/auth/api.js";
+import { useLogin, useRegister, useSignupOpen } from "../../features/auth/api.js";
 import { Link, navigate } from "../../app/router.js";
 import { ErrorNote } from "../../components/ui.js";
 
@@ -11,12 +12,24 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
   const [password, setPassword] = useState("");
   const [email, setEmail] = useState("");
   const m = mode === "login" ? login : register;
+  const signupOpen = useSignupOpen();
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const done = { onSuccess: () => navigate("/") };
     if (mode === "login") login.mutate({ username, password }, done);
     else register.mutate({ username, password, ...(email ? { email } : {}) }, done);
   };
+  if (mode === "signup" && signupOpen === false) {
+    return (
+      <div className="auth">
+        <div className="card auth-card" data-testid="signup-closed">
+          <h1>Swanhouse</h1>
+          <h2>Sign-up is closed</h2>
+          <p>Accounts on this server are made by its operator. Ask them for one, then <Link to="/login">log in</Link>.</p>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className="auth">
       <form className="card auth-card" onSubmit={submit}>
@@ -42,7 +55,7 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
         </button>
         <p className="muted small">
           {mode === "login" ? (
-            <>No account? <Link to="/signup">Sign up</Link></>
+            signupOpen === false ? <>No account? Ask this server&apos;s operator.</> : <>No account? <Link to="/signup">Sign up</Link></>
           ) : (
             <>Have an account? <Link to="/login">Log in</Link></>
           )}
