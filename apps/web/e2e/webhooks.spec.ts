@@ -1,5 +1,6 @@
-// Notifications from the project page: an admin adds a webhook (the secret shown once), a run that
-// crashes is POSTed to it signed with that secret, the row shows the delivery, and it can be deleted.
+// Notifications from the project page: an admin adds a webhook (the secret shown once) and sends it a
+// test message, a run that crashes is POSTed to it signed with that secret, the row shows the delivery,
+// and it can be deleted.
 // A visitor of the public project sees no notifications. The receiver is a real HTTP server here.
 import http from "node:http";
 import { createHmac } from "node:crypto";
@@ -30,9 +31,14 @@ test("a webhook hears a run crash", async ({ page, browser }, info) => {
     expect(secret.length).toBeGreaterThan(20);
     await expect(card.getByTestId("webhook-last")).toHaveText("not yet");
 
-    await rest(key, "POST", `/runs/${run.id}/finish`, { state: "crashed" });
+    await card.getByRole("button", { name: "Send test" }).click();
     await expect.poll(() => got.length).toBe(1);
-    const [delivery] = got;
+    expect(got[0]!.headers["x-swanhouse-event"]).toBe("webhook.test");
+    await expect(card.getByTestId("webhook-last")).toHaveText(/^200 · /);
+
+    await rest(key, "POST", `/runs/${run.id}/finish`, { state: "crashed" });
+    await expect.poll(() => got.length).toBe(2);
+    const delivery = got[1];
     expect(delivery!.headers["x-swanhouse-signature"]).toBe(`sha256=${createHmac("sha256", secret).update(delivery!.body).digest("hex")}`);
     expect(JSON.parse(delivery!.body)).toMatchObject({ event: "run.crashed", run: { id: run.id, name: "overnight", status: "crashed" } });
     await expect(card.getByTestId("webhook-last")).toHaveText(/^200 · /);

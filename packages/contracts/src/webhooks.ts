@@ -29,6 +29,8 @@ export const Webhook = z.object({
 });
 export type Webhook = z.infer<typeof Webhook>;
 
+export const WebhookResponse = z.object({ webhook: Webhook });
+export type WebhookResponse = z.infer<typeof WebhookResponse>;
 export const CreatedWebhookResponse = z.object({ webhook: Webhook, secret: z.string() });
 export type CreatedWebhookResponse = z.infer<typeof CreatedWebhookResponse>;
 export const ListWebhooksResponse = z.object({ webhooks: z.array(Webhook) });
@@ -42,3 +44,12 @@ export const WebhookPayload = z.object({
   sentAt: IsoDate,
 });
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
+
+/** What "Send test" POSTs (event header `webhook.test`): signed like the others, about no run. */
+export const WebhookTestPayload = z.object({
+  event: z.literal("webhook.test"),
+  text: z.string(),
+  project: z.object({ workspace: z.string(), project: z.string(), url: z.string() }),
+  sentAt: IsoDate,
+});
+export type WebhookTestPayload = z.infer<typeof WebhookTestPayload>;

@@ -4,7 +4,7 @@
 // crashes are delivered too. The receiver is a real HTTP server in this process.
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebhookPayload } from "@swanhouse/contracts";
+import { WebhookPayload, WebhookTestPayload } from "@swanhouse/contracts";
 import { sign } from "../../src/modules/webhooks/webhooks.service.js";
 import { call, createRun, createUser, startHarness, type Harness, type TestUser } from "./harness.js";
 
@@ -86,6 +86,7 @@ describe("webhooks", () => {
     }
     expect((await call(h.app, "GET", url, { as: owner })).body.webhooks).toEqual([]);
     expect((await call(h.app, "DELETE", `${teamUrl}/${created.body.webhook.id}`, { as: member })).status).toBe(403);
+    expect((await call(h.app, "POST", `${teamUrl}/${created.body.webhook.id}/test`, { as: member })).status).toBe(403);
     expect((await call(h.app, "DELETE", `${url}/${created.body.webhook.id}`, { as: owner })).status).toBe(404); // another project's
     expect((await call(h.app, "DELETE", `${teamUrl}/${created.body.webhook.id}`, { as: owner })).status).toBe(200);
     expect((await call(h.app, "GET", teamUrl, { as: owner })).body.webhooks).toEqual([]);
@@ -132,5 +133,22 @@ describe("webhooks", () => {
     const outcome = async (id: string) => ((await call(h.app, "GET", url, { as: owner })).body.webhooks as Array<{ id: string; lastDelivery: unknown }>).find((w) => w.id === id)!.lastDelivery;
     await expect.poll(() => outcome(flaky.id)).toMatchObject({ status: 200, error: null });
     await expect.poll(() => outcome(down.id)).toMatchObject({ status: null, error: "ECONNREFUSED" });
+  });
+
+  it("sends a signed webhook.test message on request, answering its outcome", async () => {
+    await createRun(h.app, owner, { project: "tested" });
+    const url = hooksUrl(owner, "tested");
+    const created = (await call(h.app, "POST", url, { as: owner, body: { url: `${base}/tested`, events: ["run.finished"] } })).body;
+    const res = await call(h.app, "POST", `${url}/${created.webhook.id}/test`, { as: owner });
+    expect(res.status).toBe(200);
+    expect(res.body.webhook.lastDelivery).toMatchObject({ status: 200, error: null });
+    const [got] = await deliveries("/tested", 1);
+    expect(got!.headers["x-swanhouse-event"]).toBe("webhook.test");
+    expect(got!.headers["x-swanhouse-signature"]).toBe(sign(created.secret, got!.body));
+    expect(WebhookTestPayload.parse(JSON.parse(got!.body)).project).toEqual({ workspace: owner.username, project: "tested", url: `https://tracker.example.com/${owner.username}/tested` });
+    const down = (await call(h.app, "POST", url, { as: owner, body: { url: `http://127.0.0.1:${await closedPort()}/x`, events: ["run.finished"] } })).body.webhook;
+    const failed = await call(h.app, "POST", `${url}/${down.id}/test`, { as: owner });
+    expect(failed.body.webhook.lastDelivery).toMatchObject({ status: null, error: "ECONNREFUSED" });
+    expect((await call(h.app, "POST", `${url}/00000000-0000-4000-8000-000000000000/test`, { as: owner })).status).toBe(404);
   });
 });

@@ -7,7 +7,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Db } from "@swanhouse/db";
 import {
-  WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, type CreateWebhookBody, type Run, type Webhook, type WebhookEvent, type WebhookPayload,
+  WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, type CreateWebhookBody, type Run, type Webhook, type WebhookEvent, type WebhookPayload, type WebhookTestPayload,
 } from "@swanhouse/contracts";
 import type { Actor } from "../../plugins/auth.js";
 import { Forbidden, NotFound } from "../../lib/errors.js";
@@ -17,6 +17,7 @@ import { ADMIN_ROLES, type AccessService } from "../access/access.service.js";
 
 const TIMEOUT_MS = 10_000;
 
+type Hook = { id: string; url: string; secret: string };
 type Row = { id: string; url: string; events: string[]; createdAt: Date; lastDeliveryAt: Date | null; lastStatus: number | null; lastError: string | null };
 
 const toWebhook = (r: Row): Webhook => ({
@@ -58,6 +59,17 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
     if (!count) throw NotFound(`webhook '${id}' not found in '${workspace}/${project}'`);
   }
 
+  /** One attempt of a `webhook.test` message, awaited; the webhook with its outcome. */
+  async function test(actor: Actor, workspace: string, project: string, id: string): Promise<Webhook> {
+    const { id: projectId } = await adminProject(actor, workspace, project);
+    const hook = await prisma.webhook.findFirst({ where: { id, projectId } });
+    if (!hook) throw NotFound(`webhook '${id}' not found in '${workspace}/${project}'`);
+    const url = `${deps.publicUrl}/${encodeURIComponent(workspace)}/${encodeURIComponent(project)}`;
+    const payload: WebhookTestPayload = { event: "webhook.test", text: `Test message from Swanhouse for ${workspace}/${project}: ${url}`, project: { workspace, project, url }, sentAt: new Date().toISOString() };
+    await attempt(hook, payload);
+    return toWebhook(await prisma.webhook.findUniqueOrThrow({ where: { id } }));
+  }
+
   /** The runs service's onEnded listener: starts the deliveries and returns at once. */
   function runEnded(run: Run): void {
     const event = `run.${run.status}` as WebhookEvent;
@@ -80,26 +92,33 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
     };
   }
 
-  async function deliver(hook: { id: string; url: string; secret: string }, payload: WebhookPayload): Promise<void> {
-    const body = JSON.stringify(payload);
-    const headers = { "content-type": "application/json", "user-agent": "Swanhouse-Webhook/1", [WEBHOOK_SIGNATURE_HEADER]: sign(hook.secret, body), [WEBHOOK_EVENT_HEADER]: payload.event };
-    for (let attempt = 0; ; attempt++) {
-      let status: number | null = null;
-      let error: string | null = null;
-      try {
-        // No redirects: a 3xx is reported as it is, not followed to wherever it points.
-        const res = await fetch(hook.url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) });
-        status = res.status;
-        await res.body?.cancel();
-      } catch (err) {
-        error = describe(err);
-      }
-      await prisma.webhook.updateMany({ where: { id: hook.id }, data: { lastDeliveryAt: new Date(), lastStatus: status, lastError: error } });
+  /** Attempts, then retries after each of retrySeconds while it fails (refused, timed out, 5xx, 429). */
+  async function deliver(hook: Hook, payload: WebhookPayload): Promise<void> {
+    for (let n = 0; ; n++) {
+      const { status, error } = await attempt(hook, payload);
       const retry = error !== null || status! >= 500 || status === 429;
-      const wait = deps.retrySeconds[attempt];
+      const wait = deps.retrySeconds[n];
       if (!retry || wait === undefined || closing.signal.aborted) return;
       if (!(await sleep(wait * 1000, closing.signal))) return;
     }
+  }
+
+  /** One signed POST; its outcome is kept on the webhook. */
+  async function attempt(hook: Hook, payload: WebhookPayload | WebhookTestPayload): Promise<{ status: number | null; error: string | null }> {
+    const body = JSON.stringify(payload);
+    const headers = { "content-type": "application/json", "user-agent": "Swanhouse-Webhook/1", [WEBHOOK_SIGNATURE_HEADER]: sign(hook.secret, body), [WEBHOOK_EVENT_HEADER]: payload.event };
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      // No redirects: a 3xx is reported as it is, not followed to wherever it points.
+      const res = await fetch(hook.url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(TIMEOUT_MS) });
+      status = res.status;
+      await res.body?.cancel();
+    } catch (err) {
+      error = describe(err);
+    }
+    await prisma.webhook.updateMany({ where: { id: hook.id }, data: { lastDeliveryAt: new Date(), lastStatus: status, lastError: error } });
+    return { status, error };
   }
 
   function track(p: Promise<void>): void {
@@ -113,7 +132,7 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
     await Promise.all([...inFlight]);
   }
 
-  return { list, create, remove, runEnded, close };
+  return { list, create, remove, test, runEnded, close };
 }
 export type WebhooksService = ReturnType<typeof createWebhooksService>;
 

@@ -1,7 +1,7 @@
 // A project's webhooks (owners and admins): list with each one's last delivery, create (the secret is
-// answered once), delete.
+// answered once), send a test message, delete.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { CreatedWebhookResponse, ListWebhooksResponse, OkResponse, type CreateWebhookBody } from "@swanhouse/contracts";
+import { CreatedWebhookResponse, ListWebhooksResponse, OkResponse, WebhookResponse, type CreateWebhookBody } from "@swanhouse/contracts";
 import { api, enc } from "../../api/http.js";
 
 const webhooksKey = (ws: string, p: string) => ["webhooks", ws, p] as const;
@@ -23,6 +23,15 @@ export function useDeleteWebhook(ws: string, p: string) {
   const qc = useQueryClient();
   return useMutation({
     mutationFn: (id: string) => api(OkResponse, `${path(ws, p)}/${enc(id)}`, { method: "DELETE" }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: webhooksKey(ws, p) }),
+  });
+}
+
+/** One signed `webhook.test` POST now; the list then shows its outcome. */
+export function useTestWebhook(ws: string, p: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api(WebhookResponse, `${path(ws, p)}/${enc(id)}/test`, { method: "POST" }),
     onSuccess: () => qc.invalidateQueries({ queryKey: webhooksKey(ws, p) }),
   });
 }

@@ -1,8 +1,8 @@
 // The project page's notifications (owners and admins): URLs POSTed when a run ends, the secret shown
-// once with a copy button, each webhook's last delivery.
+// once with a copy button, each webhook's last delivery, a test message on demand.
 import { useState, type FormEvent } from "react";
 import { WebhookEvent, type Webhook } from "@swanhouse/contracts";
-import { useCreateWebhook, useDeleteWebhook, useWebhooks } from "../api.js";
+import { useCreateWebhook, useDeleteWebhook, useTestWebhook, useWebhooks } from "../api.js";
 import { CopyButton, ErrorNote, fmtAgo } from "../../../components/ui.js";
 
 const LABELS: Record<WebhookEvent, string> = { "run.finished": "finished", "run.crashed": "crashed", "run.aborted": "aborted" };
@@ -17,6 +17,7 @@ export function WebhooksCard({ workspace, project }: { workspace: string; projec
   const hooks = useWebhooks(workspace, project);
   const create = useCreateWebhook(workspace, project);
   const remove = useDeleteWebhook(workspace, project);
+  const test = useTestWebhook(workspace, project);
   const [url, setUrl] = useState("");
   const [events, setEvents] = useState<WebhookEvent[]>(["run.finished", "run.crashed"]);
   const [secret, setSecret] = useState<string | null>(null);
@@ -39,7 +40,7 @@ export function WebhooksCard({ workspace, project }: { workspace: string; projec
         ))}
         <button className="btn primary" type="submit" disabled={create.isPending || events.length === 0}>Add webhook</button>
       </form>
-      <ErrorNote error={create.error ?? remove.error ?? hooks.error} />
+      <ErrorNote error={create.error ?? remove.error ?? test.error ?? hooks.error} />
       {secret && (
         <div className="notice" data-testid="webhook-secret">
           <p>Signing secret: copy it now, it will not be shown again.</p>
@@ -60,7 +61,8 @@ export function WebhooksCard({ workspace, project }: { workspace: string; projec
                 <td data-label="URL" className="mono">{w.url}</td>
                 <td data-label="When a run is">{w.events.map((ev) => LABELS[ev]).join(", ")}</td>
                 <td data-label="Last delivery" data-testid="webhook-last">{lastDelivery(w)}</td>
-                <td>
+                <td className="row">
+                  <button className="btn small" disabled={test.isPending} onClick={() => test.mutate(w.id)}>Send test</button>
                   <button className="btn small danger" onClick={() => confirm(`Delete the webhook to ${w.url}?`) && remove.mutate(w.id)}>Delete</button>
                 </td>
               </tr>
