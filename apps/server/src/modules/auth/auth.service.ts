@@ -76,7 +76,7 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     await setPassword(userId, newPassword, keepSessionToken);
   }
 
-  /** The server operator's reset (reset-password.ts): no current password, every session signed out.
+  /** The server operator's reset (admin-cli.ts): no current password, every session signed out.
    * false when there is no such user. */
   async function resetPassword(username: string, newPassword: string): Promise<boolean> {
     const user = await prisma.user.findUnique({ where: { username }, select: { id: true } });
