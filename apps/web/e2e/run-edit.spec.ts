@@ -32,8 +32,11 @@ test("edit a run's name, description and tags", async ({ page, browser }, info) 
   await page.getByRole("tab", { name: "Overview" }).click();
   await expect(page.getByText("the run everything else is compared with")).toBeVisible();
 
-  // The project page heard run:updated.
+  // The project page heard run:updated; its CSV export has the new name.
   await expect(listTab.getByRole("link", { name: "baseline, lr 3e-4" })).toBeVisible();
+  const csvHref = await listTab.getByRole("link", { name: "CSV" }).getAttribute("href");
+  const csv = await (await page.request.get(`${base()}${csvHref}`)).text();
+  expect(csv).toContain(`${run.id},"baseline, lr 3e-4",running,`);
 
   // A visitor of the public project reads the run but cannot edit it.
   await page.request.patch(`${base()}/api/v1/projects/${username}/edits`, { data: { visibility: "public" } });

@@ -6,6 +6,7 @@ import type { Clock } from "../../app.js";
 import type { Realtime } from "../../plugins/socket.js";
 import type { Actor } from "../../plugins/auth.js";
 import { iso } from "../../lib/serialize.js";
+import { csvLine } from "../../lib/csv.js";
 import { NotFound } from "../../lib/errors.js";
 import { WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { insertLogs, insertPoints, insertPointsAlone, insertTexts, withTransaction, type LogRow, type PointRow, type TextRow } from "./metrics.repo.js";
@@ -99,7 +100,7 @@ export function createMetricsService(deps: Deps) {
       [runId],
     );
     const col = new Map(keys.map((k, i) => [k, i]));
-    const lines = [["step", ...keys].map(csvCell).join(",")];
+    const lines = [csvLine(["step", ...keys])];
     let current: string[] | null = null;
     let currentStep = -1;
     for (const r of rows) {
@@ -115,8 +116,4 @@ export function createMetricsService(deps: Deps) {
   }
 
   return { log, logPointsWithKey, series, texts, logs, csv };
-}
-
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -34,6 +34,11 @@ export const runRoutes: FastifyPluginAsyncZod = async (app) => {
     await runs.remove(requireUser(req), req.params.id);
     return { ok: true as const };
   });
+  app.get("/projects/:workspace/:project/runs.csv", { schema: { tags: ["runs"], summary: "The project's runs as CSV: fields, config (config.<key>) and the last value of each metric", params: ProjectParams } }, async (req, reply) => {
+    const body = await runs.exportCsv(req.actor, req.params.workspace, req.params.project);
+    const name = `${req.params.workspace}-${req.params.project}-runs.csv`.replace(/[^A-Za-z0-9._-]/g, "_");
+    return reply.header("content-type", "text/csv; charset=utf-8").header("content-disposition", `attachment; filename="${name}"`).send(body);
+  });
   app.get("/projects/:workspace/:project/runs", { schema: { tags: ["runs"], summary: "A project's runs: filter, sort, paginate", params: ProjectParams, querystring: ListRunsQuery, response: { 200: ListRunsResponse, ...errors } } }, async (req) =>
     runs.list(req.actor, req.params.workspace, req.params.project, req.query),
   );

@@ -7,6 +7,8 @@ import type { Actor, UserActor } from "../../plugins/auth.js";
 import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
 import { newRunId, newUuid } from "../../lib/ids.js";
 import { stripNul } from "../../lib/text.js";
+import { csvLine, flattenJson, jsonCell } from "../../lib/csv.js";
+import { iso, storedValueToWire } from "../../lib/serialize.js";
 import { ADMIN_ROLES, WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { createRunsRepo, deleteRuns, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
 
@@ -189,6 +191,31 @@ export function createRunsService(deps: Deps) {
     return { runs: rows.map((r) => ({ ...toRun(r), metrics: byRun.get(r.id) ?? [] })), nextCursor: next, total };
   }
 
-  return { create, update, heartbeat, finish, remove, removeProject, onDeleted, onEnded, setStatus, get, list, publish, publishStatus };
+  /**
+   * The project's runs table as CSV, oldest first: the run's fields, then its config (dotted keys, as
+   * `config.<key>`), then the last value of each of its own (not system) scalar metrics.
+   */
+  async function exportCsv(actor: Actor, workspace: string, projectName: string): Promise<string> {
+    const { project } = await deps.access.projectFor(actor, workspace, projectName, "read");
+    const rows = await prisma.run.findMany({ where: { projectId: project.id }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+    const series = (await repo.seriesForRuns(rows.map((r) => r.id))).filter((s) => !s.isSystem);
+    const configs = new Map(rows.map((r) => [r.id, flattenJson((r.config ?? {}) as Record<string, unknown>)]));
+    const configKeys = [...new Set([...configs.values()].flatMap((c) => [...c.keys()]))].sort();
+    const metricKeys = [...new Set(series.map((s) => s.key))].sort();
+    const last = new Map(series.map((s) => [`${s.runId}\u0000${s.key}`, storedValueToWire(s.lastValue)]));
+    const lines = [csvLine(["id", "name", "status", "created_at", "finished_at", "duration_s", "tags", "description", ...configKeys.map((k) => `config.${k}`), ...metricKeys])];
+    for (const r of rows) {
+      const end = r.finishedAt ?? r.lastHeartbeatAt;
+      lines.push(csvLine([
+        r.id, r.name, r.status, iso(r.createdAt), r.finishedAt ? iso(r.finishedAt) : "",
+        String((end.getTime() - r.createdAt.getTime()) / 1000), r.tags.join(";"), r.description,
+        ...configKeys.map((k) => jsonCell(configs.get(r.id)!.get(k))),
+        ...metricKeys.map((k) => jsonCell(last.get(`${r.id}\u0000${k}`) ?? undefined)),
+      ]));
+    }
+    return lines.join("\n") + "\n";
+  }
+
+  return { create, update, heartbeat, finish, remove, removeProject, onDeleted, onEnded, setStatus, get, list, exportCsv, publish, publishStatus };
 }
 export type RunsService = ReturnType<typeof createRunsService>;

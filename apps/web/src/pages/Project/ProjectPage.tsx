@@ -86,6 +86,7 @@ export function ProjectPage({ workspace, project }: { workspace: string; project
         )}
         {p && !canEdit && <span className={`tag ${p.visibility}`}>{p.visibility}{role ? "" : " · read-only"}</span>}
         {runs.data && <span className="muted">{runs.data.total} runs</span>}
+        {runs.data && runs.data.total > 0 && <a className="btn small" href={`/api/v1/projects/${encodeURIComponent(workspace)}/${encodeURIComponent(project)}/runs.csv`}>CSV</a>}
         {p && canEdit && (
           <button className="btn small danger" disabled={remove.isPending} onClick={() => {
             if (!window.confirm(`Delete project "${project}", its ${runs.data?.total ?? 0} runs and everything they logged? This cannot be undone.`)) return;
