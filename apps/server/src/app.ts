@@ -25,6 +25,8 @@ import { jobRoutes } from "./modules/jobs/jobs.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
 import { webhookRoutes } from "./modules/webhooks/webhooks.routes.js";
 import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
+import { createMailService } from "./modules/mail/mail.service.js";
+import { publicBase } from "./lib/links.js";
 import { createJobsService } from "./modules/jobs/jobs.service.js";
 import { createJobsRuntime, type JobsRuntime } from "./modules/jobs/jobs.runtime.js";
 import { createJobQueue, type JobQueuePort } from "./modules/jobs/job-queue.js";
@@ -41,10 +43,12 @@ function createServices(deps: { env: Env; db: Db; clock: Clock; realtime: Realti
   const runs = createRunsService({ ...deps, access });
   const metrics = createMetricsService({ ...deps, access });
   const jobs = createJobsService({ ...deps, access, runs, queue: deps.jobQueue });
-  const publicUrl = deps.env.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${deps.env.PORT}`;
+  const publicUrl = publicBase(deps.env);
   const webhooks = createWebhooksService({ ...deps, access, publicUrl, retrySeconds: deps.env.WEBHOOK_RETRY_SECONDS });
+  const mail = createMailService({ ...deps, smtpUrl: deps.env.SMTP_URL, from: deps.env.MAIL_FROM, publicUrl });
   runs.onEnded(webhooks.runEnded);
-  return { access, runs, metrics, jobs, webhooks };
+  runs.onEnded(mail.runEnded);
+  return { access, runs, metrics, jobs, webhooks, mail };
 }
 
 declare module "fastify" {
@@ -104,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reaper.stop();
     await jobsRuntime.stop();
     await services.webhooks.close();
+    await services.mail.close();
   });
   return app;
 }

@@ -36,6 +36,9 @@ export const EnvSchema = z.object({
     .default("2,15,60")
     .transform((s) => s.split(",").filter((x) => x.trim()).map(Number))
     .refine((xs) => xs.every((x) => Number.isFinite(x) && x >= 0), "a comma-separated list of seconds"),
+  /** Outgoing mail (run-end notices): smtp://user:pass@host:587 or smtps://…:465; unset means no mail. */
+  SMTP_URL: OptionalString,
+  MAIL_FROM: z.string().default("Swanhouse <swanhouse@localhost>"),
   /** A running fine-tune job whose worker sent no heartbeat for this long is failed. */
   JOB_WORKER_TIMEOUT_SECONDS: z.coerce.number().int().min(2).default(60),
   /** main.ts starts a job worker (apps/worker) beside the server; 0 where workers run elsewhere (docker-compose). */

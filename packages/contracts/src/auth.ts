@@ -1,4 +1,5 @@
-// Accounts: register (unless sign-up is closed), log in (session cookie), me, change the password.
+// Accounts: register (unless sign-up is closed), log in (session cookie), me (and its email settings),
+// change the password.
 import { z } from "zod";
 import { IsoDate, Username } from "./common.js";
 import { Workspace } from "./workspaces.js";
@@ -34,11 +35,21 @@ export const User = z.object({
   id: z.string(),
   username: z.string(),
   email: z.string().nullable(),
+  /** Emailed when a run they created ends (finished, crashed, aborted). */
+  notifyRunEnd: z.boolean(),
   createdAt: IsoDate,
 });
 export type User = z.infer<typeof User>;
 
-export const MeResponse = z.object({ user: User, workspaces: z.array(Workspace) });
+/** PATCH /auth/me: null removes the email address. */
+export const UpdateMeBody = z.object({
+  email: z.email().max(254).nullable().optional(),
+  notifyRunEnd: z.boolean().optional(),
+});
+export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
+
+/** `mail`: whether this server can send email (SMTP_URL is set). */
+export const MeResponse = z.object({ user: User, workspaces: z.array(Workspace), mail: z.boolean() });
 export type MeResponse = z.infer<typeof MeResponse>;
 export const UserResponse = z.object({ user: User });
 export type UserResponse = z.infer<typeof UserResponse>;

@@ -22,6 +22,7 @@ describe("auth", () => {
     expect(me.status).toBe(200);
     expect(me.body.user.username).toBe("alice");
     expect(me.body.workspaces).toEqual([expect.objectContaining({ name: "alice", kind: "personal", role: "owner" })]);
+    expect(me.body.mail).toBe(false); // no SMTP_URL in this harness
   });
 
   it("stores an argon2id hash, not the password", async () => {

@@ -2,7 +2,7 @@
 // rate-limited), logout, me, password.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import rateLimit from "@fastify/rate-limit";
-import { ApiError, ChangePasswordBody, LoginBody, MeResponse, OkResponse, RegisterBody, SignupResponse, UserResponse } from "@swanhouse/contracts";
+import { ApiError, ChangePasswordBody, LoginBody, MeResponse, OkResponse, RegisterBody, SignupResponse, UpdateMeBody, UserResponse } from "@swanhouse/contracts";
 import { Forbidden } from "../../lib/errors.js";
 import { requireUser, sessionToken, SESSION_COOKIE } from "../../plugins/auth.js";
 import { createAuthService } from "./auth.service.js";
@@ -51,5 +51,10 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       return { ok: true as const };
     },
   );
-  app.get("/auth/me", { schema: { tags: ["auth"], response: { 200: MeResponse, 401: ApiError } } }, async (req) => auth.me(requireUser(req).userId));
+  app.get("/auth/me", { schema: { tags: ["auth"], response: { 200: MeResponse, 401: ApiError } } }, async (req) =>
+    ({ ...(await auth.me(requireUser(req).userId)), mail: app.services.mail.enabled }),
+  );
+  app.patch("/auth/me", { schema: { tags: ["auth"], summary: "Your email address and whether runs ending are mailed to you", body: UpdateMeBody, response: { 200: UserResponse, 400: ApiError, 401: ApiError, 409: ApiError } } }, async (req) =>
+    ({ user: await auth.updateMe(requireUser(req).userId, req.body) }),
+  );
 };

@@ -2,7 +2,7 @@
 // sha256 (a leaked table does not leak sessions).
 import type { Db } from "@swanhouse/db";
 import { hash, verify } from "@node-rs/argon2";
-import type { RegisterBody, User, Workspace } from "@swanhouse/contracts";
+import type { RegisterBody, UpdateMeBody, User, Workspace } from "@swanhouse/contracts";
 import type { Clock } from "../../app.js";
 import { BadRequest, Conflict, HttpError, Unauthorized } from "../../lib/errors.js";
 import { newSessionToken, newUuid, sha256 } from "../../lib/ids.js";
@@ -11,8 +11,8 @@ import { iso } from "../../lib/serialize.js";
 // argon2id (the library's default algorithm), OWASP's minimum: 19 MiB, 2 passes.
 const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
-export function toUser(u: { id: string; username: string; email: string | null; createdAt: Date }): User {
-  return { id: u.id, username: u.username, email: u.email, createdAt: iso(u.createdAt) };
+export function toUser(u: { id: string; username: string; email: string | null; notifyRunEnd: boolean; createdAt: Date }): User {
+  return { id: u.id, username: u.username, email: u.email, notifyRunEnd: u.notifyRunEnd, createdAt: iso(u.createdAt) };
 }
 
 export const SignupClosed = () =>
@@ -95,6 +95,16 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     ]);
   }
 
+  /** The user's email address (null removes it) and whether runs ending are mailed to it. */
+  async function updateMe(userId: string, body: UpdateMeBody): Promise<User> {
+    try {
+      return toUser(await prisma.user.update({ where: { id: userId }, data: body }));
+    } catch (err) {
+      if ((err as { code?: string }).code === "P2002") throw Conflict(`email '${body.email}' is taken`, "body.email");
+      throw err;
+    }
+  }
+
   async function createSession(userId: string): Promise<string> {
     const token = newSessionToken();
     const expiresAt = new Date(deps.clock.now().getTime() + deps.sessionTtlDays * 86_400_000);
@@ -115,5 +125,5 @@ export function createAuthService(deps: { db: Pick<Db, "prisma">; clock: Clock; 
     };
   }
 
-  return { register, signupOpen, login, logout, me, createSession, changePassword, resetPassword };
+  return { register, signupOpen, login, logout, me, updateMe, createSession, changePassword, resetPassword };
 }

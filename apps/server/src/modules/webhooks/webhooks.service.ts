@@ -13,6 +13,8 @@ import type { Actor } from "../../plugins/auth.js";
 import { Forbidden, NotFound } from "../../lib/errors.js";
 import { newUuid } from "../../lib/ids.js";
 import { iso } from "../../lib/serialize.js";
+import { createBackgroundTasks } from "../../lib/background.js";
+import { projectLink, runLink } from "../../lib/links.js";
 import { ADMIN_ROLES, type AccessService } from "../access/access.service.js";
 
 const TIMEOUT_MS = 10_000;
@@ -31,7 +33,7 @@ export function sign(secret: string, body: string): string {
 
 export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: AccessService; publicUrl: string; retrySeconds: readonly number[]; log: (msg: string, err?: unknown) => void }) {
   const { prisma } = deps.db;
-  const inFlight = new Set<Promise<void>>();
+  const background = createBackgroundTasks(deps.log);
   const closing = new AbortController();
 
   async function adminProject(actor: Actor, workspace: string, project: string) {
@@ -64,7 +66,7 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
     const { id: projectId } = await adminProject(actor, workspace, project);
     const hook = await prisma.webhook.findFirst({ where: { id, projectId } });
     if (!hook) throw NotFound(`webhook '${id}' not found in '${workspace}/${project}'`);
-    const url = `${deps.publicUrl}/${encodeURIComponent(workspace)}/${encodeURIComponent(project)}`;
+    const url = projectLink(deps.publicUrl, workspace, project);
     const payload: WebhookTestPayload = { event: "webhook.test", text: `Test message from Swanhouse for ${workspace}/${project}: ${url}`, project: { workspace, project, url }, sentAt: new Date().toISOString() };
     await attempt(hook, payload);
     return toWebhook(await prisma.webhook.findUniqueOrThrow({ where: { id } }));
@@ -73,7 +75,8 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
   /** The runs service's onEnded listener: starts the deliveries and returns at once. */
   function runEnded(run: Run): void {
     const event = `run.${run.status}` as WebhookEvent;
-    track(
+    background.run(
+      "webhook delivery",
       prisma.webhook.findMany({ where: { projectId: run.projectId, events: { has: event } } }).then(async (hooks) => {
         if (!hooks.length) return;
         const payload = payloadFor(event, run);
@@ -83,7 +86,7 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
   }
 
   function payloadFor(event: WebhookEvent, run: Run): WebhookPayload {
-    const url = `${deps.publicUrl}/${encodeURIComponent(run.workspace)}/${encodeURIComponent(run.project)}/runs/${encodeURIComponent(run.id)}`;
+    const url = runLink(deps.publicUrl, run);
     return {
       event,
       text: `Run "${run.name}" in ${run.workspace}/${run.project} ${run.status}: ${url}`,
@@ -121,15 +124,10 @@ export function createWebhooksService(deps: { db: Pick<Db, "prisma">; access: Ac
     return { status, error };
   }
 
-  function track(p: Promise<void>): void {
-    const tracked = p.catch((err) => deps.log("webhook delivery failed", err)).finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  }
-
   /** Drops pending retries and waits for the attempts in flight. */
   async function close(): Promise<void> {
     closing.abort();
-    await Promise.all([...inFlight]);
+    await background.close();
   }
 
   return { list, create, remove, test, runEnded, close };

@@ -1,7 +1,7 @@
 // Accounts: who am I (null when logged out), whether sign-up is open, sign up, log in, log out, change
-// the password.
+// the password, email settings.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { MeResponse, OkResponse, SignupResponse, UserResponse, type ChangePasswordBody, type LoginBody, type RegisterBody } from "@swanhouse/contracts";
+import { MeResponse, OkResponse, SignupResponse, UserResponse, type ChangePasswordBody, type LoginBody, type RegisterBody, type UpdateMeBody } from "@swanhouse/contracts";
 import { api, ApiRequestError } from "../../api/http.js";
 
 export function useMe() {
@@ -50,4 +50,13 @@ export function useLogout() {
 /** The server signs out the user's other sessions; this one stays. */
 export function useChangePassword() {
   return useMutation({ mutationFn: (body: ChangePasswordBody) => api(OkResponse, "/auth/password", { method: "POST", body }) });
+}
+
+/** Email address and run-end notices; `me` is refreshed with the answer. */
+export function useUpdateMe() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: UpdateMeBody) => api(UserResponse, "/auth/me", { method: "PATCH", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["me"] }),
+  });
 }

@@ -1,8 +1,8 @@
-// Settings: the CLI login command, API keys (create → shown once with a copy button, list, revoke), and
-// the password (the current one, the new one twice).
+// Settings: the CLI login command, API keys (create → shown once with a copy button, list, revoke),
+// email notices when runs end, and the password (the current one, the new one twice).
 import { useState, type FormEvent } from "react";
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from "../../features/api-keys/api.js";
-import { useChangePassword } from "../../features/auth/api.js";
+import { useChangePassword, useMe, useUpdateMe } from "../../features/auth/api.js";
 import { CodeBlock, CopyButton, ErrorNote, fmtAgo, fmtTime } from "../../components/ui.js";
 
 export function SettingsPage() {
@@ -64,6 +64,7 @@ export function SettingsPage() {
           </tbody>
         </table>
       </section>
+      <EmailNotices />
       <ChangePassword />
     </div>
   );
@@ -86,7 +87,7 @@ function ChangePassword() {
     change.reset();
   };
   return (
-    <section className="card">
+    <section className="card" aria-label="Password">
       <h2>Password</h2>
       <form className="fields" onSubmit={submit}>
         <label>
@@ -105,6 +106,39 @@ function ChangePassword() {
         <ErrorNote error={change.error} />
         {change.isSuccess && <p className="notice" role="status">Password changed. Your other sessions were signed out; API keys still work.</p>}
         <button className="btn primary" type="submit" disabled={change.isPending}>Change password</button>
+      </form>
+    </section>
+  );
+}
+
+function EmailNotices() {
+  const me = useMe().data;
+  const update = useUpdateMe();
+  const [email, setEmail] = useState<string | null>(null); // null: not edited yet, show the stored one
+  const [notify, setNotify] = useState<boolean | null>(null);
+  if (!me) return null;
+  const shownEmail = email ?? me.user.email ?? "";
+  const shownNotify = notify ?? me.user.notifyRunEnd;
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    update.mutate({ email: shownEmail.trim() || null, notifyRunEnd: shownNotify }, { onSuccess: () => { setEmail(null); setNotify(null); } });
+  };
+  return (
+    <section className="card" aria-label="Email">
+      <h2>Email</h2>
+      {!me.mail && <p className="muted small" data-testid="no-mail">This server sends no mail: its operator has not set SMTP_URL.</p>}
+      <form className="fields" onSubmit={submit}>
+        <label>
+          Email address
+          <input type="email" autoComplete="email" maxLength={254} value={shownEmail} onChange={(e) => { setEmail(e.target.value); update.reset(); }} />
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={shownNotify} onChange={(e) => { setNotify(e.target.checked); update.reset(); }} />
+          Email me when a run I started finishes, crashes or is aborted
+        </label>
+        <ErrorNote error={update.error} />
+        {update.isSuccess && <p className="notice" role="status">Saved.</p>}
+        <button className="btn primary" type="submit" disabled={update.isPending}>Save</button>
       </form>
     </section>
   );
