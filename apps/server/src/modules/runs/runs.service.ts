@@ -8,7 +8,7 @@ import { Conflict, Forbidden, NotFound } from "../../lib/errors.js";
 import { newRunId, newUuid } from "../../lib/ids.js";
 import { stripNul } from "../../lib/text.js";
 import { csvLine, flattenJson, jsonCell } from "../../lib/csv.js";
-import { iso, storedValueToWire } from "../../lib/serialize.js";
+import { iso, isoOrNull, storedValueToWire } from "../../lib/serialize.js";
 import { ADMIN_ROLES, WRITE_ROLES, type AccessService } from "../access/access.service.js";
 import { createRunsRepo, deleteRuns, runInclude, toMetricSummary, toRun } from "./runs.repo.js";
 
@@ -207,7 +207,7 @@ export function createRunsService(deps: Deps) {
     for (const r of rows) {
       const end = r.finishedAt ?? r.lastHeartbeatAt;
       lines.push(csvLine([
-        r.id, r.name, r.status, iso(r.createdAt), r.finishedAt ? iso(r.finishedAt) : "",
+        r.id, r.name, r.status, iso(r.createdAt), isoOrNull(r.finishedAt) ?? "",
         String((end.getTime() - r.createdAt.getTime()) / 1000), r.tags.join(";"), r.description,
         ...configKeys.map((k) => jsonCell(configs.get(r.id)!.get(k))),
         ...metricKeys.map((k) => jsonCell(last.get(`${r.id}\u0000${k}`) ?? undefined)),

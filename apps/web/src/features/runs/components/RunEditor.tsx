@@ -5,7 +5,7 @@ import type { Run } from "@swanhouse/contracts";
 import { useUpdateRun } from "../api.js";
 import { ErrorNote } from "../../../components/ui.js";
 
-export const parseTags = (text: string) => [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+const parseTags = (text: string) => [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
 
 export function RunEditor({ run, onDone }: { run: Run; onDone: () => void }) {
   const update = useUpdateRun(run.id);
